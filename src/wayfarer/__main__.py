@@ -1,0 +1,5 @@
+import sys
+
+from wayfarer.cli import main
+
+sys.exit(main())

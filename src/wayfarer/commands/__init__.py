@@ -1,0 +1,1 @@
+"""One module per `wayfarer` subcommand; each exposes `register(subparsers)`."""
