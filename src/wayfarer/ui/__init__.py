@@ -1,0 +1,1 @@
+"""The desktop app (PySide6): one view per panel over the trip's typed schema."""
