@@ -23,6 +23,7 @@ from wayfarer.sync.presence import Presence
 from wayfarer.sync.tokens import make_token
 from wayfarer.trip import Person, Trip
 
+from .advisor import Advisor, AdvisorSettings
 from .provider import Provider
 from .worker import AgentSettings, TripAgent
 
@@ -37,6 +38,7 @@ class DaemonConfig:
     relay_url: str
     key: str
     settings: AgentSettings = field(default_factory=AgentSettings)
+    advisor: AdvisorSettings = field(default_factory=AdvisorSettings)
     name: str = "Wayfarer"
 
 
@@ -97,4 +99,6 @@ class AgentDaemon:
             worker = TripAgent(
                 trip, self.provider, self.person, self.config.settings, flush=flush, on_status=presence.set_status
             )
-            await worker.serve()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(Advisor(trip, self.person, self.config.advisor).watch)
+                await worker.serve()

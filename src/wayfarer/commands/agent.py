@@ -9,6 +9,7 @@ import sys
 
 import anyio
 
+from wayfarer.agent.advisor import AdvisorSettings
 from wayfarer.agent.daemon import AgentDaemon, DaemonConfig
 from wayfarer.agent.providers import DEFAULT_ANTHROPIC_MODEL, ProviderUnavailable, make_provider
 from wayfarer.agent.run import RunSettings
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heartbeat", type=float, default=2.0, metavar="S", help="seconds between run heartbeats (default %(default)s)")
     p.add_argument("--stale-after", type=float, default=30.0, metavar="S", help="mark a running run interrupted after this many seconds without heartbeat (default %(default)s)")
     p.add_argument("--name", default="Wayfarer", help="the agent's display name (default %(default)s)")
+    p.add_argument("--no-advice", action="store_true", help="never post advisories about people's edits (over budget, overfull day, far-away stop)")
     p.set_defaults(func=main)
 
 
@@ -57,7 +59,13 @@ def main(args: argparse.Namespace) -> int:
         run=RunSettings(frame_s=args.frame_ms / 1000.0, heartbeat_s=args.heartbeat),
         stale_after_s=args.stale_after,
     )
-    config = DaemonConfig(relay_url=args.relay.rstrip("/"), key=args.key, settings=settings, name=args.name)
+    config = DaemonConfig(
+        relay_url=args.relay.rstrip("/"),
+        key=args.key,
+        settings=settings,
+        advisor=AdvisorSettings(enabled=not args.no_advice),
+        name=args.name,
+    )
 
     async def run() -> None:
         async with AgentDaemon(config, provider) as daemon:
