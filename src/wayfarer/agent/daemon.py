@@ -17,7 +17,7 @@ import anyio
 from anyio.abc import TaskGroup
 from pycrdt import Doc
 
-from wayfarer.sync.connection import RelayConnection
+from wayfarer.sync.connection import LinkRefused, RelayConnection, SyncError, SyncTimeout
 from wayfarer.sync.links import TripLink
 from wayfarer.sync.presence import Presence
 from wayfarer.sync.tokens import make_token
@@ -89,12 +89,21 @@ class AgentDaemon:
             async def flush() -> None:
                 try:
                     await connection.flush(timeout=FLUSH_TIMEOUT_S)
-                except TimeoutError:
+                except SyncError:
                     # Offline or slow: the claim still stands locally and syncs later; the
                     # settle time and the watch in execute_run cover a concurrent claim.
                     log.warning("trip %s: relay did not acknowledge the claim in time", trip_id)
 
-            await connection.wait_synced()
+            while True:
+                try:
+                    await connection.wait_synced(timeout=60)
+                    break
+                except SyncTimeout:
+                    log.info("trip %s: still waiting for the relay at %s", trip_id, self.config.relay_url)
+                except LinkRefused as exc:
+                    log.error("trip %s: the relay refused the agent: %s", trip_id, exc)
+                    self._trips.discard(trip_id)
+                    return
             log.info("agent %s serving trip %s with %s", self.person.id, trip_id, self.provider.label)
             worker = TripAgent(
                 trip, self.provider, self.person, self.config.settings, flush=flush, on_status=presence.set_status

@@ -13,7 +13,7 @@ import datetime as _dt
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +138,7 @@ class OfflinePlanner:
     def label(self) -> str:
         return LABEL
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         conv = _conversation(request)
         step = self._step(conv)
         for chunk in _words(step.reasoning):

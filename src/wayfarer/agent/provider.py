@@ -12,7 +12,7 @@ connection).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Union
 
@@ -121,6 +121,6 @@ class Provider(Protocol):
         """What runs, as recorded in the run's `model` field (e.g. "claude-sonnet-4-6")."""
         ...
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+    def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         """Stream one model turn. An async generator; raise `ModelError` on failure."""
         ...

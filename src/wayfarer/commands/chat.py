@@ -19,7 +19,7 @@ import anyio
 from pycrdt import Doc
 
 from wayfarer.agent.describe import describe_tool_call
-from wayfarer.sync.connection import RelayConnection
+from wayfarer.sync.connection import RelayConnection, SyncError
 from wayfarer.sync.links import TripLink
 from wayfarer.sync.presence import Presence
 from wayfarer.trip import Message, Person, Trip, TripError
@@ -81,11 +81,9 @@ async def chat(link: str, text: str, person: Person, *, timeout: float, reasonin
     printer = _ReplyPrinter(sys.stdout, sys.stderr, reasoning)
     async with RelayConnection(doc, link, presence=presence) as connection:
         try:
-            with anyio.fail_after(timeout):
-                await connection.wait_synced()
-        except TimeoutError:
-            status = connection.status
-            return _fail(f"could not reach the trip within {timeout:g} s: {status.error or status.state}")
+            await connection.wait_synced(timeout=timeout)
+        except SyncError as exc:
+            return _fail(str(exc))
         if connection.status.read_only:
             return _fail("this is a viewer link: it can read the trip but not post to it")
         try:
@@ -128,8 +126,8 @@ async def chat(link: str, text: str, person: Person, *, timeout: float, reasonin
         # make sure our cancel request (if any) reached the relay before we leave
         try:
             await connection.flush(timeout=5)
-        except TimeoutError:
-            pass
+        except SyncError as exc:
+            print(f"wayfarer chat: {exc}", file=sys.stderr)
     run = trip.run(run_id)
     assert run is not None
     if printer.text_done:
