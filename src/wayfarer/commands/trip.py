@@ -15,23 +15,29 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
+
+from wayfarer.export import EXPORTERS, FORMATS
+from wayfarer.sync.connection import SyncError
 from wayfarer.sync.library import SUFFIX, InvalidTripId, TripInfo, TripLibrary
 from wayfarer.sync.local import LocalTrip
+from wayfarer.sync.remote import create_remote_trip, fetch_snapshot
 from wayfarer.sync.updatelog import StoreError
 from wayfarer.trip import Stop, TripError, TripSnapshot, snapshot_to_json_text
 
 Action = Callable[[argparse.Namespace], int]
 
 # What a person can get wrong or run into; anything else is a bug and keeps its traceback.
-EXPECTED_ERRORS = (StoreError, TripError, InvalidTripId)
+EXPECTED_ERRORS = (StoreError, TripError, InvalidTripId, SyncError, ValueError)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("trip", help="create, show and list trips")
+    parser = subparsers.add_parser("trip", help="create, show, list and export trips")
     actions = parser.add_subparsers(dest="trip_action", metavar="ACTION", required=True)
     add_new_parser(actions)
     add_show_parser(actions)
     add_list_parser(actions)
+    add_export_parser(actions)
 
 
 def reports_errors(action: Action) -> Action:
@@ -44,6 +50,15 @@ def reports_errors(action: Action) -> Action:
         except EXPECTED_ERRORS as exc:
             print(f"wayfarer trip {args.trip_action}: error: {exc}", file=sys.stderr)
             return 1
+        except BaseExceptionGroup as group:  # anyio task groups wrap what a connection raised
+            expected, _ = group.split(EXPECTED_ERRORS)
+            if expected is None:
+                raise
+            first = expected.exceptions[0]
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            print(f"wayfarer trip {args.trip_action}: error: {first}", file=sys.stderr)
+            return 1
 
     return run
 
@@ -52,15 +67,31 @@ def reports_errors(action: Action) -> Action:
 
 
 def add_new_parser(actions: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = actions.add_parser("new", help="create a trip and print it as JSON")
+    parser = actions.add_parser(
+        "new",
+        help="create a trip and print it as JSON",
+        description="Creates a trip on this computer, or with --relay and --key on a relay, "
+        "and prints one JSON object (with a relay: id, link, viewer_link).",
+    )
     parser.add_argument("--title", required=True, help="the trip's name")
     parser.add_argument("--currency", default="EUR", help="ISO 4217 code for costs and budget (default EUR)")
+    parser.add_argument("--relay", metavar="URL", help="create the trip on this relay (ws://HOST:PORT)")
+    parser.add_argument("--key", metavar="K", help="the relay's key, which signs the trip's links")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="with --relay: give up after S seconds")
     parser.set_defaults(func=run_new)
     return parser
 
 
 @reports_errors
 def run_new(args: argparse.Namespace) -> int:
+    if args.relay or args.key:
+        if not (args.relay and args.key):
+            raise ValueError("--relay and --key go together: the key signs the trip's links")
+        created = anyio.run(
+            lambda: create_remote_trip(args.relay, args.key, args.title, args.currency, timeout=args.timeout)
+        )
+        print(json.dumps({**created, "currency": args.currency}))
+        return 0
     info = TripLibrary().create(args.title, currency=args.currency)
     print(json.dumps({"id": info.id, "title": info.title, "currency": args.currency, "path": str(info.path)}))
     return 0
@@ -71,20 +102,34 @@ def run_new(args: argparse.Namespace) -> int:
 
 def add_show_parser(actions: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = actions.add_parser("show", help="print a trip (plan, budget, chat)")
-    parser.add_argument("trip", metavar="TRIP", help=f"a trip id, or the path of a {SUFFIX} file")
+    parser.add_argument(
+        "trip", metavar="TRIP", help=f"a trip link (ws://HOST:PORT/ID?token=...), a local trip id, or a {SUFFIX} file"
+    )
     parser.add_argument("--json", action="store_true", help="print the whole trip as one JSON object")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="for a link: give up after S seconds")
     parser.set_defaults(func=run_show)
     return parser
 
 
 @reports_errors
 def run_show(args: argparse.Namespace) -> int:
-    with open_local(args.trip) as local:
-        local.trip.check_schema()
-        snapshot = local.trip.snapshot()
-        identity = f"{args.trip} ({local.path})"
+    snapshot, identity = read_trip(args.trip, args.timeout)
     print(snapshot_to_json_text(snapshot) if args.json else summary(snapshot, identity))
     return 0
+
+
+def is_link(ref: str) -> bool:
+    return ref.startswith(("ws://", "wss://"))
+
+
+def read_trip(ref: str, timeout: float) -> tuple[TripSnapshot, str]:
+    """The trip named by a link (read from its relay) or kept on this computer."""
+    if is_link(ref):
+        snapshot = anyio.run(lambda: fetch_snapshot(ref, timeout=timeout))
+        return snapshot, ref.split("?", 1)[0]
+    with open_local(ref) as local:
+        local.trip.check_schema()
+        return local.trip.snapshot(), f"{ref} ({local.path})"
 
 
 def open_local(ref: str) -> LocalTrip:
@@ -118,6 +163,35 @@ def _stop_line(stop: Stop, currency: str) -> str:
     starts = f"{stop.start_time} " if stop.start_time else ""
     cost = f", {stop.cost:,.2f} {currency}" if stop.cost else ""
     return f"  - {starts}{stop.name} ({stop.category}{cost})"
+
+
+# ---------------------------------------------------------------------- trip export
+
+
+def add_export_parser(actions: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = actions.add_parser(
+        "export",
+        help="write the plan as iCalendar, GPX, GeoJSON or Markdown",
+        description="Prints the trip's plan in a format other tools read: ics (calendar events "
+        "for stops on dated days), gpx (waypoints and a route per day), geojson, md.",
+    )
+    parser.add_argument("trip", metavar="LINK", help=f"a trip link, a local trip id, or a {SUFFIX} file")
+    parser.add_argument("--format", required=True, choices=FORMATS)
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="for a link: give up after S seconds")
+    parser.set_defaults(func=run_export)
+    return parser
+
+
+@reports_errors
+def run_export(args: argparse.Namespace) -> int:
+    snapshot, _ = read_trip(args.trip, args.timeout)
+    text = EXPORTERS[args.format](snapshot)
+    if args.output:
+        Path(args.output).expanduser().write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 # ---------------------------------------------------------------------- trip list
