@@ -95,7 +95,8 @@ def to_gpx(snapshot: TripSnapshot) -> str:
 def to_geojson(snapshot: TripSnapshot) -> str:
     """Stops as Points (with day, order, time, cost) and each day's route as a LineString."""
     features = []
-    for number, day in enumerate([None, *snapshot.days]):
+    numbered = [(n, d) for n, d in enumerate(snapshot.days, start=1)] + [(0, None)]  # unscheduled last
+    for number, day in numbered:
         day_id = day.id if day else ""
         stops = snapshot.stops_in(day_id)
         for order, stop in enumerate(stops, start=1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 
 import logging
+import math
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -216,11 +217,13 @@ class Trip:
         run = self._run_map(run_id)
         if run.get(K.STATUS) != "queued":
             raise InvalidValue("status", f"run {run_id!r} is {run.get(K.STATUS)!r}, not queued")
+        self._check_person(agent)
+        model = V.text("model", model, max_len=200)
         now = self.clock()
         with self._write():
             run[K.STATUS] = "running"
             run[K.AGENT] = agent.id
-            run[K.MODEL] = V.text("model", model, max_len=200)
+            run[K.MODEL] = model
             run[K.STARTED_AT] = now
             run[K.HEARTBEAT_AT] = now
 
@@ -456,10 +459,13 @@ class Trip:
         delta = V.number("delta", delta)
         if delta == 0:
             return
+        own = self._budget.get(self.budget_key, 0.0)
+        own = float(own) if isinstance(own, (int, float)) and not isinstance(own, bool) else 0.0
+        total = own + delta
+        if not math.isfinite(total):  # readers ignore a non-finite key: the limit would drop
+            raise InvalidValue("delta", f"{delta:g} takes the budget limit out of range")
         with self._write():
-            own = self._budget.get(self.budget_key, 0.0)
-            own = float(own) if isinstance(own, (int, float)) and not isinstance(own, bool) else 0.0
-            self._budget[self.budget_key] = own + delta
+            self._budget[self.budget_key] = total
 
     def set_budget_limit(self, limit: float) -> None:
         """Adjust so that the limit becomes `limit` (as of this peer's current view)."""
@@ -471,9 +477,9 @@ class Trip:
     def undo_manager(self) -> UndoManager:
         """An undo manager over the plan (days, stops, budget) that only ever undoes this
         object's own writes, never someone else's change."""
-        manager = UndoManager(doc=self.doc, capture_timeout_millis=300)
-        for scope in (self._days, self._stops, self._budget, self._meta):
-            manager.expand_scope(scope)
+        manager = UndoManager(
+            scopes=[self._days, self._stops, self._budget, self._meta], capture_timeout_millis=300
+        )
         manager.include_origin(self.origin)
         return manager
 
@@ -535,7 +541,7 @@ class Trip:
                 else:
                     target.update(event.keys)
 
-    def _flush(self, _event: Any) -> None:
+    def _flush(self, event: Any) -> None:
         p, self._pending = self._pending, None
         if p is None:
             return
@@ -552,13 +558,26 @@ class Trip:
         )
         if change.empty:
             return
-        for listener in list(self._listeners):
-            try:
-                listener(change)
-            except Exception:
-                log.exception("trip change listener %r failed", listener)
+        # pycrdt gives document observers no transaction to read with (type observers get
+        # one); lend the committing one, read-only, so that listeners can read the trip.
+        with self.doc._read_transaction(event.transaction):
+            for listener in list(self._listeners):
+                try:
+                    listener(change)
+                except Exception:
+                    log.exception("trip change listener %r failed", listener)
 
     # ------------------------------------------------------------------ internals
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group several operations into one transaction: peers see all of them or none.
+
+        Validation still happens per operation; an exception inside the block is raised
+        after the operations before it were applied, so validate everything first.
+        """
+        with self._write():
+            yield
 
     @contextmanager
     def _write(self) -> Iterator[None]:

@@ -34,25 +34,37 @@ class _Reader:
         return default
 
     def choice(self, entry: Mapping[str, Any], key: str, where: str, allowed: tuple[str, ...], default: str) -> str:
-        value = entry.get(key, default)
+        value = entry.get(key)
         if value in allowed:
             return str(value)
-        self.flag(where, f"field {key!r} has unknown value {value!r}; read as {default!r}")
+        if value is None:
+            self.flag(where, f"field {key!r} is missing; read as {default!r}")
+        else:
+            self.flag(where, f"field {key!r} has unknown value {value!r}; read as {default!r}")
         return default
 
     def float_(self, entry: Mapping[str, Any], key: str, where: str, default: float = 0.0) -> float:
-        value = entry.get(key, default)
+        value = entry.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
-        self.flag(where, f"field {key!r} should be a number, found {value!r}; read as {default:g}")
+        if value is None:
+            self.flag(where, f"field {key!r} is missing; read as {default:g}")
+        else:
+            self.flag(where, f"field {key!r} should be a number, found {value!r}; read as {default:g}")
         return default
 
 
 def _root(doc: Doc, name: str, kind: type) -> Any:
     try:
         return doc.get(name, type=kind)
-    except Exception:  # a foreign peer created the root with another type
-        return None
+    except RuntimeError:
+        # Inside an observer's read-only transaction a root cannot be created or cast,
+        # but one that already has the right type can still be read.
+        try:
+            root = doc[name]
+        except KeyError:
+            return None
+        return root if isinstance(root, kind) else None
 
 
 def _sort_key(position: str, ident: str) -> tuple[str, str]:
@@ -193,13 +205,20 @@ def read_stops(doc: Doc, days: tuple[Day, ...], r: _Reader) -> tuple[Stop, ...]:
         if day and day not in day_rank:
             day = ""  # its day was deleted: the stop shows as unscheduled, never vanishes
         duration = r.float_(entry, K.DURATION_MIN, w)
+        if duration < 0 or not duration.is_integer():
+            r.flag(w, f"duration_min {duration:g} is not a whole number of minutes; read as {max(0, int(duration))}")
         cost = r.float_(entry, K.COST, w)
+        if cost < 0:
+            r.flag(w, f"cost {cost:g} is negative; read as 0")
+        name = r.str_(entry, K.NAME, w)
+        if not name.strip():
+            r.flag(w, "has no name; shown as '(unnamed)'")
         stops.append(
             Stop(
                 id=key,
                 day=day,
                 position=_valid_position(r.str_(entry, K.POSITION, w), w, r),
-                name=r.str_(entry, K.NAME, w) or "(unnamed)",
+                name=name if name.strip() else "(unnamed)",
                 lat=lat,
                 lon=lon,
                 start_time=r.str_(entry, K.START_TIME, w),
@@ -235,7 +254,7 @@ def budget_of(limit: float, stops: tuple[Stop, ...]) -> Budget:
     for s in stops:
         by_category[s.category] = by_category.get(s.category, 0.0) + s.cost
         by_day[s.day] = by_day.get(s.day, 0.0) + s.cost
-    return Budget(limit=limit, spent=sum(by_category.values()), by_category=by_category, by_day=by_day)
+    return Budget(limit=limit, spent=sum(by_category.values(), 0.0), by_category=by_category, by_day=by_day)
 
 
 def read_chat(doc: Doc, r: _Reader) -> tuple[Message, ...]:
