@@ -319,25 +319,25 @@ class OfflinePlanner:
         return _Step(text=f"Added **{result.get('name', intent.place)}** to {where}.")
 
     def _move_or_remove(self, intent: I.MovePlace | I.RemovePlace, conv: _Conversation) -> _Step:
+        key, verb = ("remove", "remove") if isinstance(intent, I.RemovePlace) else ("move", "move")
+        if conv.phase > 0:  # the edit was made (or refused): report from its result
+            result = conv.results.get(key, {})
+            if "error" in result:
+                return _Step(text=f"I couldn't {verb} it: {result['error']}")
+            name = result.get("name") or intent.place
+            if isinstance(intent, I.RemovePlace):
+                return _Step(text=f"Removed **{name}** from the plan.")
+            where = f"day {result['day']}" if result.get("day") != "unscheduled" else "the unscheduled list"
+            return _Step(text=f"Moved **{name}** to {where}.")
         trip = conv.trip
         stop = _find_stop(trip, intent.place) if trip else None
         if stop is None:
             names = ", ".join(s.name for s in (trip.stops if trip else ())[:8])
             return _Step(text=f"I can't find a stop called **{intent.place}** in the plan." + (f" Stops: {names}." if names else ""))
         if isinstance(intent, I.RemovePlace):
-            if conv.phase == 0:
-                return _Step(tools=[("remove", "remove_stop", {"stop_id": stop.id})])
-            if "error" in conv.results.get("remove", {}):
-                return _Step(text=f"I couldn't remove it: {conv.results['remove']['error']}")
-            return _Step(text=f"Removed **{conv.results.get('remove', {}).get('name') or intent.place}** from the plan.")
-        if conv.phase == 0:
-            day: Any = intent.day if intent.day is not None else ""
-            return _Step(tools=[("move", "move_stop", {"stop_id": stop.id, "day": day})])
-        result = conv.results.get("move", {})
-        if "error" in result:
-            return _Step(text=f"I couldn't move it: {result['error']}")
-        where = f"day {result['day']}" if result.get("day") != "unscheduled" else "the unscheduled list"
-        return _Step(text=f"Moved **{result.get('name', stop.name)}** to {where}.")
+            return _Step(tools=[(key, "remove_stop", {"stop_id": stop.id})])
+        day: Any = intent.day if intent.day is not None else ""
+        return _Step(tools=[(key, "move_stop", {"stop_id": stop.id, "day": day})])
 
     def _budget(self, intent: I.SetBudget, conv: _Conversation) -> _Step:
         if conv.phase == 0:
