@@ -24,6 +24,7 @@ from wayfarer.sync.tokens import make_token
 from wayfarer.trip import Person, Trip
 
 from .advisor import Advisor, AdvisorSettings
+from .gazetteer import default_gazetteer
 from .provider import Provider
 from .worker import AgentSettings, TripAgent
 
@@ -56,6 +57,8 @@ class AgentDaemon:
     async def __aenter__(self) -> AgentDaemon:
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
+        # Load the gazetteer (~1 s) in a worker thread now, not in the middle of a first reply.
+        self._tg.start_soon(anyio.to_thread.run_sync, default_gazetteer)
         return self
 
     async def __aexit__(

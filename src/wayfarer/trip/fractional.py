@@ -47,6 +47,20 @@ def _as_key(value: int, width: int) -> str:
     return "".join(reversed(chars)).rstrip("0")
 
 
+def _room_needed(width: int, open_ended: bool) -> int:
+    """How many keys of `width` digits the interval must hold before one is drawn from it.
+
+    Each append (or prepend) takes a step of about `_SPREAD` towards the end of the key
+    space. If the room beyond the last key were only ever a few steps wide, every few
+    appends would lengthen the keys by a digit: 1,000 appends would give keys of some 60
+    characters. Asking for room that grows with the width makes each new digit buy
+    exponentially more appends, so keys grow with the logarithm of their number.
+    """
+    if not open_ended:
+        return _SPREAD
+    return _SPREAD * BASE ** max(0, (width - 4) // 2)
+
+
 def key_between(
     before: str | None, after: str | None, rng: _random.Random | None = None
 ) -> str:
@@ -62,10 +76,11 @@ def key_between(
         raise InvalidPosition(f"before {before!r} must sort before after {after!r}")
     rng = rng or _random
     width = max(len(before or ""), len(after or ""), 1)
+    open_ended = before is None or after is None
     while True:
         low = _as_int(before, width) if before is not None else 0
         high = _as_int(after, width) if after is not None else BASE**width
-        if high - low - 1 >= _SPREAD:
+        if high - low - 1 >= _room_needed(width, open_ended):
             break
         width += 1
     if after is None:
