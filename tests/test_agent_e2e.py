@@ -4,32 +4,19 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import anyio
-import pytest
 
+from agent_process import chat
 from anthropic_server import AnthropicTestServer, text_turn, tool_turn
 from relay_process import RelayProcess
 from wayfarer.sync.remote import create_remote_trip, fetch_snapshot
 from wayfarer.trip import TripSnapshot
 
-SRC = Path(__file__).resolve().parent.parent / "src"
 LISBON = (38.72, -9.14)
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
-    env.pop("ANTHROPIC_API_KEY", None)
-    env.update(extra)
-    return env
 
 
 def new_trip(relay: RelayProcess, title: str = "Lisbon") -> dict[str, str]:
@@ -46,38 +33,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.1)
-
-
-@pytest.fixture
-def agents(relay: RelayProcess) -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """Starts `wayfarer agent` processes on the relay; all are killed at the end."""
-    started: list[subprocess.Popen[str]] = []
-
-    def start(trip_id: str, *args: str, **env: str) -> subprocess.Popen[str]:
-        cmd = [sys.executable, "-m", "wayfarer", "agent", "--relay", relay.url, "--key", relay.key,
-               "--trip", trip_id, "--heartbeat", "0.3", "--no-advice", *args]  # fmt: skip
-        proc = subprocess.Popen(cmd, env=_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        started.append(proc)
-        line = proc.stdout.readline() if proc.stdout else ""
-        assert "Wayfarer agent serving" in line, line
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-
-
-def chat(link: str, message: str, **kwargs: object) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "wayfarer", "chat", link, message, "--name", "Ana"],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_a_chat_that_plans_two_days_fills_two_days_with_real_places(relay: RelayProcess, agents) -> None:
