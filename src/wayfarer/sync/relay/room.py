@@ -1,0 +1,107 @@
+"""`TripRoom`: one trip's live document on the relay, with its store and its peers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import anyio
+from pycrdt import Awareness, Channel, Subscription
+from pycrdt.websocket import YRoom
+
+from wayfarer.sync.protocol import CLOSE_PROTOCOL, CLOSE_TRY_AGAIN
+from wayfarer.sync.relay.access import ViewerGate
+from wayfarer.sync.relay.acks import AckResponder
+from wayfarer.sync.relay.config import Fix, RelayConfig
+from wayfarer.sync.relay.limits import DocumentSizeLimit
+from wayfarer.sync.relay.peer import InboundCheck, PeerConnection
+from wayfarer.sync.relay.presence import PresenceGuard, RoomPresence
+from wayfarer.sync.relay.storage import RoomStore
+
+log = logging.getLogger("wayfarer.relay")
+
+
+class TripRoom(YRoom):
+    """A `YRoom` whose document comes from the trip's store and whose peers are checked.
+
+    Prevents: `YRoom(ystore=...)` only ever writes, so a room starts empty and answers
+    its first peer's sync with nothing, and that peer's state is then written back as
+    new rows. A `TripRoom` is made `ready=False` (the library neither broadcasts nor
+    observes the document yet), `load` applies the stored document and subscribes the
+    store's writer, and only then is it marked ready and handed to peers; the stored
+    content is never broadcast or written again.
+
+    `serve` wraps each `PeerConnection` in the relay's per-connection checks (viewer
+    edits, document size, ACK, presence) and closes a connection whose frame the
+    library cannot apply (the library swallows such errors and goes on).
+    """
+
+    def __init__(self, trip_id: str, store: RoomStore, config: RelayConfig) -> None:
+        super().__init__(ready=False, log=log)
+        self.trip_id = trip_id
+        self.store = store
+        self._config = config
+        self.awareness = Awareness(self.ydoc, outdated_timeout=int(config.awareness_timeout_seconds * 1000))
+        self.awareness.observe(self.send_server_awareness)
+        self.presence = (
+            RoomPresence(self.awareness, lambda: list(self.clients), trip_id) if config.uses_fix(Fix.PRESENCE) else None
+        )
+        self.on_message_error = self._close_on_unusable_frame
+        self._store_subscription: Subscription | None = None
+        self.holders = 0
+        self.idle_since = time.monotonic()
+        self.unloading = False
+        self.unload_requested = anyio.Event()
+
+    def load(self, stored: bytes | None) -> None:
+        """Apply the stored document, then record every later update; marks the room ready."""
+        if stored is not None:
+            self.ydoc.apply_update(stored)
+        self._store_subscription = self.ydoc.observe(self.store.record)
+        self.ready = True
+
+    def detach_store(self) -> None:
+        if self._store_subscription is not None:
+            self.ydoc.unobserve(self._store_subscription)
+            self._store_subscription = None
+
+    def close_connections(self, code: int, reason: str) -> None:
+        for client in list(self.clients):
+            if isinstance(client, PeerConnection):
+                client.close(code, reason)
+
+    async def serve(self, channel: Channel) -> None:
+        if not isinstance(channel, PeerConnection):
+            await super().serve(channel)
+            return
+        if self.unloading:
+            channel.close(CLOSE_TRY_AGAIN, "the trip was being unloaded; reconnect")
+            return
+        acks = AckResponder(channel, self.ydoc, self.store, durable=self._config.uses_fix(Fix.DURABLE_ACK))
+        channel.inbound = self._checks_for(channel, acks)
+        channel.start_soon(acks.answer_forever)
+        if self.presence is not None:
+            self.presence.greet(channel)
+        try:
+            await super().serve(channel)
+        finally:
+            if self.presence is not None:
+                self.presence.farewell(channel)
+
+    def _checks_for(self, connection: PeerConnection, acks: AckResponder) -> list[InboundCheck]:
+        checks: list[InboundCheck] = []
+        if not connection.claims.can_edit:
+            checks.append(ViewerGate(connection))
+        checks.append(DocumentSizeLimit(self.ydoc, self.store, self._config.max_document_bytes))
+        checks.append(acks)
+        if self.presence is not None:
+            checks.append(PresenceGuard(connection, self.presence))
+        return checks
+
+    def _close_on_unusable_frame(self, exc: Exception, message: bytes, channel: Any) -> bool:
+        if isinstance(channel, PeerConnection):
+            channel.close(CLOSE_PROTOCOL, f"sent a message the relay could not apply ({exc})")
+        else:
+            log.warning("a peer of trip %s sent a message the relay could not apply: %s", self.trip_id, exc)
+        return True

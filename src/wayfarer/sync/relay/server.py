@@ -1,0 +1,198 @@
+"""`TripServer`: the relay's rooms, one per trip, each loaded once and unloaded when idle."""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import TracebackType
+from typing import Any
+
+import anyio
+from pycrdt import Channel
+from pycrdt.websocket import WebsocketServer, YRoom, exception_logger
+
+from wayfarer.sync.relay.acks import CLOSE_STORE_FAILED
+from wayfarer.sync.relay.config import Fix, RelayConfig
+from wayfarer.sync.relay.peer import CLOSE_GOING_AWAY, PeerConnection
+from wayfarer.sync.relay.room import TripRoom
+from wayfarer.sync.relay.storage import open_room_store
+from wayfarer.sync.updatelog import StoreError
+
+log = logging.getLogger("wayfarer.relay")
+
+
+class RoomUnavailable(Exception):
+    """A trip's room could not be loaded (its store failed to open or read)."""
+
+
+class _Loading:
+    """The one load of a trip's room that every arriving peer waits for."""
+
+    def __init__(self) -> None:
+        self._done = anyio.Event()
+        self._room: TripRoom | None = None
+        self._error: Exception | None = None
+
+    def finish(self, room: TripRoom | None, error: Exception | None = None) -> None:
+        self._room, self._error = room, error
+        self._done.set()
+
+    async def wait(self) -> TripRoom:
+        await self._done.wait()
+        if self._room is None:
+            raise RoomUnavailable(str(self._error))
+        return self._room
+
+
+class TripServer(WebsocketServer):
+    """pycrdt-websocket's server with rooms that are loaded once and unloaded when idle.
+
+    Prevents (NOTES.md):
+    - rooms never loaded from a store: a trip's room is filled from its update log before
+      any peer is served;
+    - peers opening a cold trip together hang: the library's `get_room`/`start_room` let
+      each of them call `room.start`, and every call after the first waits forever on a
+      lock the first holds for the room's whole life. Here the first arrival registers
+      one shared `_Loading` before any await, one task loads and starts the room, and
+      everyone else awaits that same load (`loads` counts them: one per trip);
+    - one client that writes and leaves at once brings the server down: with
+      `auto_clean_rooms=True` the room was deleted under a broadcast. Rooms are instead
+      unloaded by our own cleaner once nobody held them for `idle_room_seconds`, after
+      their store has written everything out; a new room for the same trip waits for
+      that before reading the file.
+    """
+
+    def __init__(self, config: RelayConfig) -> None:
+        super().__init__(
+            rooms_ready=False,
+            auto_clean_rooms=not config.uses_fix(Fix.CONNECTION),
+            exception_handler=exception_logger,
+            log=log,
+        )
+        self.config = config
+        self.loads = 0
+        self._loading: dict[str, _Loading] = {}
+        self._closing: dict[str, anyio.Event] = {}
+
+    async def __aenter__(self) -> TripServer:
+        await super().__aenter__()
+        assert self._task_group is not None
+        self._task_group.start_soon(self._unload_idle_rooms)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        with anyio.CancelScope(shield=True):
+            await self.unload_all(CLOSE_GOING_AWAY, "the relay is shutting down")
+        return await super().__aexit__(exc_type, exc, tb)
+
+    async def get_room(self, name: str) -> YRoom:
+        trip_id = name.strip("/")
+        if not self.config.uses_fix(Fix.ROOM_LOADING):
+            return await super().get_room(trip_id)
+        room = self.rooms.get(trip_id)
+        if isinstance(room, TripRoom) and not room.unloading:
+            return room
+        loading = self._loading.get(trip_id)
+        if loading is None:
+            if self._task_group is None:
+                raise RoomUnavailable("the relay is shutting down")
+            loading = self._loading[trip_id] = _Loading()
+            self._task_group.start_soon(self._run_room, trip_id, loading)
+        return await loading.wait()
+
+    async def serve(self, websocket: Channel) -> None:
+        if not isinstance(websocket, PeerConnection):
+            await super().serve(websocket)
+            return
+        try:
+            room = await self.get_room(websocket.path)
+        except RoomUnavailable as exc:
+            websocket.close(CLOSE_STORE_FAILED, f"its trip could not be loaded ({exc})")
+            return
+        if not isinstance(room, TripRoom):  # the stock loading path (regression tests only)
+            await self.start_room(room)
+            await room.serve(websocket)
+            return
+        room.holders += 1
+        try:
+            await room.serve(websocket)
+        finally:
+            room.holders -= 1
+            room.idle_since = time.monotonic()
+
+    async def unload_all(self, code: int, reason: str) -> None:
+        """Unload every room (its peers closed with `code`) and wait until all are stored."""
+        for room in list(self.rooms.values()):
+            if isinstance(room, TripRoom):
+                self._request_unload(room, code, reason)
+        while self._closing or self._loading:
+            await anyio.sleep(0.05)
+
+    def _request_unload(self, room: TripRoom, code: int, reason: str) -> None:
+        if room.unloading:
+            return
+        room.unloading = True
+        if self.rooms.get(room.trip_id) is room:
+            del self.rooms[room.trip_id]
+        room.close_connections(code, reason)
+        room.unload_requested.set()
+
+    async def _run_room(self, trip_id: str, loading: _Loading) -> None:
+        """The whole life of one room: wait for its previous instance, load, serve, store, close."""
+        previous = self._closing.get(trip_id)
+        if previous is not None:
+            await previous.wait()
+        closed = self._closing[trip_id] = anyio.Event()
+        room: TripRoom | None = None
+        problem = "the room failed while loading"
+
+        def on_store_failure(error: StoreError) -> None:
+            if room is not None:
+                self._request_unload(room, CLOSE_STORE_FAILED, "the relay could not store the trip's changes")
+
+        try:
+            path = self.config.rooms_dir / f"{trip_id}.sqlite"
+            async with open_room_store(path, trip_id, self.config.compact_after_rows, on_store_failure) as store:
+                room = TripRoom(trip_id, store, self.config)
+                room.load(await store.load())
+                async with anyio.create_task_group() as tg:
+                    await tg.start(room.start)
+                    await room.ydoc_observed.wait()
+                    self.loads += 1
+                    log.info(
+                        "loaded trip %s from its store (%d bytes) [room load #%d]",
+                        trip_id, store.document_bytes, self.loads,
+                    )  # fmt: skip
+                    self.rooms[trip_id] = room
+                    del self._loading[trip_id]
+                    loading.finish(room)
+                    await room.unload_requested.wait()
+                    await room.stop()
+                room.detach_store()
+            log.info("unloaded trip %s; everything it received is stored", trip_id)
+        except StoreError as exc:
+            problem = str(exc)
+            log.error("could not load trip %s: %s", trip_id, exc)
+        except Exception:
+            log.exception("the room of trip %s failed; its peers will reconnect to a fresh one", trip_id)
+        finally:
+            if room is not None:
+                self._request_unload(room, CLOSE_STORE_FAILED, "the relay failed to serve this trip")
+            if self._loading.get(trip_id) is loading:
+                del self._loading[trip_id]
+                loading.finish(None, RoomUnavailable(problem))
+            if self._closing.get(trip_id) is closed:
+                del self._closing[trip_id]
+            closed.set()
+
+    async def _unload_idle_rooms(self) -> None:
+        period = max(0.1, min(self.config.idle_room_seconds / 2, 5.0))
+        while True:
+            await anyio.sleep(period)
+            now = time.monotonic()
+            for room in list(self.rooms.values()):
+                if isinstance(room, TripRoom) and room.holders == 0 and now - room.idle_since >= self.config.idle_room_seconds:
+                    log.info("unloading trip %s: nobody connected for %.0f s", room.trip_id, now - room.idle_since)
+                    self._request_unload(room, CLOSE_GOING_AWAY, "idle")
