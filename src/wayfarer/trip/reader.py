@@ -54,9 +54,9 @@ class _Reader:
         return default
 
 
-def _root(doc: Doc, name: str, kind: type) -> Any:
+def _root(doc: Doc, name: str, kind: type, r: _Reader) -> Any:
     try:
-        return doc.get(name, type=kind)
+        root = doc.get(name, type=kind)
     except RuntimeError:
         # Inside an observer's read-only transaction a root cannot be created or cast,
         # but one that already has the right type can still be read.
@@ -65,6 +65,12 @@ def _root(doc: Doc, name: str, kind: type) -> Any:
         except KeyError:
             return None
         return root if isinstance(root, kind) else None
+    # A peer that created this root with another type wrote content that this view of
+    # it cannot see. Casting an existing root only changes the view, never its type.
+    other, what = (Array, "a list") if kind is Map else (Map, "keyed entries")
+    if len(doc.get(name, type=other)):
+        r.flag(name, f"root also holds {what}, written by a peer that created it with another type; ignored")
+    return root
 
 
 def _sort_key(position: str, ident: str) -> tuple[str, str]:
@@ -73,7 +79,7 @@ def _sort_key(position: str, ident: str) -> tuple[str, str]:
 
 def read_meta(doc: Doc, r: _Reader | None = None) -> Meta:
     r = r or _Reader()
-    root = _root(doc, K.META, Map)
+    root = _root(doc, K.META, Map, r)
     entry = root.to_py() if root is not None else {}
     schema = entry.get(K.SCHEMA, 0)
     return Meta(
@@ -132,7 +138,7 @@ def message_from_py(entry: Any, index: int, r: _Reader) -> Message | None:
 
 
 def _keyed_entries(doc: Doc, name: str, r: _Reader) -> list[tuple[str, dict[str, Any]]]:
-    root = _root(doc, name, Map)
+    root = _root(doc, name, Map, r)
     if root is None:
         r.flag(name, "root is not a map; ignored")
         return []
@@ -235,7 +241,7 @@ def read_stops(doc: Doc, days: tuple[Day, ...], r: _Reader) -> tuple[Stop, ...]:
 
 
 def read_budget_limit(doc: Doc, r: _Reader) -> float:
-    root = _root(doc, K.BUDGET, Map)
+    root = _root(doc, K.BUDGET, Map, r)
     if root is None:
         r.flag("budget", "root is not a map; limit read as 0")
         return 0.0
@@ -258,7 +264,7 @@ def budget_of(limit: float, stops: tuple[Stop, ...]) -> Budget:
 
 
 def read_chat(doc: Doc, r: _Reader) -> tuple[Message, ...]:
-    root = _root(doc, K.CHAT, Array)
+    root = _root(doc, K.CHAT, Array, r)
     if root is None:
         r.flag("chat", "root is not an array; ignored")
         return ()
