@@ -1,0 +1,212 @@
+"""The app process: embedded relay and agent, a second process on the same relay, the demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from wayfarer import paths
+from wayfarer.sync.connection import RelayConnection
+from wayfarer.sync.library import TripLibrary
+from wayfarer.sync.links import TripLink
+from wayfarer.sync.tokens import make_token
+from wayfarer.trip import Trip
+from wayfarer.ui.app import WayfarerApp
+from wayfarer.ui.demo import run_demo
+from wayfarer.ui.event_loop import run_with_qt
+from wayfarer.ui.main_window import MainWindow
+from wayfarer.ui.relay_host import EmbeddedRelay
+from wayfarer.ui.settings import SettingsStore
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+RUN_TIMEOUT_S = 90.0  # the offline planner writes at reading speed: a two-day plan takes seconds
+WAIT_S = 20.0
+
+
+async def until(condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
+    with anyio.fail_after(timeout):
+        while not condition():
+            await anyio.sleep(0.05)
+
+
+def test_the_app_plans_two_days_in_lisbon_with_its_embedded_relay_and_agent(qapp: QApplication, qtbot: QtBot) -> None:
+    library = TripLibrary()
+    trip_id = library.create("Lisbon weekend").id
+    app = WayfarerApp(qapp, SettingsStore(), library)
+    seen: dict[str, object] = {}
+
+    async def drive() -> None:
+        await until(lambda: trip_id in app.windows)
+        window = app.windows[trip_id]
+        await until(lambda: window.sync.text.text() == "synced")
+        qtbot.keyClicks(window.chat.composer, "Plan 2 days in Lisbon")
+        qtbot.keyClick(window.chat.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        trip = window.model.trip
+        await until(lambda: bool(trip.runs()) and not trip.runs()[0].is_live, RUN_TIMEOUT_S)
+        await until(lambda: window.board.summary.text().startswith("2 days"))
+        reply = trip.snapshot().chat[-1]
+        view = window.chat.message_view(reply.id)
+        assert view is not None
+        await until(lambda: view.text == reply.text)
+        seen.update(
+            run=trip.runs()[0],
+            stops=len(trip.stops()),
+            summary=window.board.summary.text(),
+            tool_lines=view.tool_lines(),
+            agent=window.chat.agent_label.text(),
+            people=[(p.name, p.kind) for p in window.people.people],
+        )
+        window.close()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.run, trip_id)
+            await drive()
+
+    run_with_qt(qapp, main)
+    run = seen["run"]
+    assert (run.status, run.model) == ("completed", "offline planner")  # type: ignore[attr-defined]
+    assert seen["stops"] >= 4 and f"{seen['stops']} stops" in seen["summary"]  # type: ignore[operator]
+    assert any(line.startswith("✓ Added") and "Day 1" in line for line in seen["tool_lines"])  # type: ignore[union-attr]
+    assert seen["agent"] == "✦ offline planner"
+    assert ("Wayfarer", "agent") in seen["people"]  # type: ignore[operator]
+    with library.open(trip_id) as local:  # the plan is on this computer's disk too
+        assert len(local.trip.stops()) == seen["stops"]
+
+
+def test_a_second_wayfarer_process_joins_the_same_room(qapp: QApplication, wayfarer_home: Path) -> None:
+    library = TripLibrary()
+    trip_id = library.create("Lisbon weekend").id
+    app = WayfarerApp(qapp, SettingsStore(), library)
+    windows: list[int] = []
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.run, trip_id)
+            await until(lambda: trip_id in app.windows)
+            window = app.windows[trip_id]
+            me = window.people.me.id
+            child = _start_app_process(wayfarer_home, trip_id)
+            try:
+                await until(lambda: any(p.id == me and p.windows == 2 for p in window.people.people), 60)
+                windows.append(len(window.presence.avatars()))
+            finally:
+                child.send_signal(signal.SIGTERM)
+                child.wait()
+            window.close()
+
+    run_with_qt(qapp, main)
+    assert windows == [2]  # me (two windows, two processes) and the agent
+
+
+def _start_app_process(home: Path, trip_id: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, WAYFARER_HOME=str(home), QT_QPA_PLATFORM="offscreen")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "wayfarer", "app", "--trip", trip_id],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_the_embedded_relay_is_hosted_once_and_taken_over_on_the_same_address(qapp: QApplication) -> None:
+    data = paths.embedded_relay_dir()
+
+    async def main() -> tuple[bool, bool, str, str, bool]:
+        first, second = EmbeddedRelay(data), EmbeddedRelay(data)
+        async with anyio.create_task_group() as tg:
+            host_scope = anyio.CancelScope()
+
+            async def host() -> None:
+                with host_scope:
+                    await first.serve()
+
+            tg.start_soon(host)
+            url = (await first.access()).url
+            tg.start_soon(second.serve)
+            joined = (await second.access()).url
+            roles = (first.hosting, second.hosting)
+            host_scope.cancel()  # the hosting process quits
+            await until(lambda: second.hosting)
+            link = TripLink(joined, "t1", make_token(second.key, "t1", "editor"))
+            trip = Trip()
+            async with RelayConnection(trip.doc, link) as connection:
+                await connection.wait_synced(WAIT_S)
+                synced = connection.status.state == "synced"
+            tg.cancel_scope.cancel()
+        return roles[0], roles[1], url, joined, synced
+
+    first_hosts, second_hosts, url, joined, synced = run_with_qt(qapp, main)
+    assert (first_hosts, second_hosts) == (True, False)
+    assert joined == url and synced
+
+
+def test_the_embedded_relay_keeps_its_address_across_restarts(qapp: QApplication) -> None:
+    data = paths.embedded_relay_dir()
+
+    async def host_once() -> str:
+        relay = EmbeddedRelay(data)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(relay.serve)
+            url = (await relay.access()).url
+            tg.cancel_scope.cancel()
+        return url
+
+    first = run_with_qt(qapp, host_once)
+    assert run_with_qt(qapp, host_once) == first  # so links handed out earlier keep working
+
+
+def test_a_bad_link_on_the_command_line_opens_the_start_screen_with_the_reason(qapp: QApplication) -> None:
+    app = WayfarerApp(qapp, SettingsStore(), TripLibrary())
+    shown: list[str] = []
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.run, "ws://127.0.0.1:1/trip")
+            await until(lambda: app.start is not None and app.start.isVisible())
+            assert app.start is not None
+            shown.append(app.start.error.text())
+            app.start.close()
+
+    run_with_qt(qapp, main)
+    assert shown == ["That is not a usable trip link: the trip link has no token (expected ...?token=...)"]
+
+
+def test_the_demo_opens_two_people_on_one_trip(qapp: QApplication, tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_demo(qapp, title="Demo trip", message="", data=tmp_path))
+            await until(lambda: len(_trip_windows()) == 2)
+            for window in _trip_windows():
+                await until(lambda w=window: len(w.people.people) == 3)  # type: ignore[misc]
+                seen.append(sorted(p.name for p in window.people.people))
+            for window in _trip_windows():
+                window.close()
+
+    run_with_qt(qapp, main)
+    assert seen == [["Ana", "Ben", "Wayfarer"]] * 2
+
+
+def _trip_windows() -> list[MainWindow]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+
+
+@pytest.fixture(autouse=True)
+def _close_leftover_windows(qapp: QApplication) -> None:
+    yield
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()

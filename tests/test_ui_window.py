@@ -1,0 +1,271 @@
+"""The trip window, presence and sync in the header, the start screen and settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+import stat
+from pathlib import Path
+
+import anyio
+import pytest
+from pycrdt import Doc
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from wayfarer.sync.connection import RelayConnection
+from wayfarer.sync.library import TripLibrary
+from wayfarer.sync.links import TripLink
+from wayfarer.sync.presence import Presence
+from wayfarer.sync.relay import Relay, RelayConfig
+from wayfarer.sync.status import SyncStatus
+from wayfarer.sync.tokens import make_token
+from wayfarer.trip import Person, Trip
+from wayfarer.ui.event_loop import run_with_qt
+from wayfarer.ui.main_window import MainWindow, ShareLinks
+from wayfarer.ui.people import PeopleModel
+from wayfarer.ui.presence_bar import PresenceBar
+from wayfarer.ui.settings import Settings, SettingsDialog, SettingsStore
+from wayfarer.ui.start_screen import StartScreen
+from wayfarer.ui.trip_model import TripModel
+
+ANA = Person("p-ana", "Ana", "#e8590c")
+BEN = Person("p-ben", "Ben", "#1c7ed6")
+WAIT_S = 10.0
+
+
+def open_window(qtbot: QtBot, trip: Trip, me: Person = ANA, *, read_only: bool = False, links: ShareLinks = ShareLinks()) -> MainWindow:
+    window = MainWindow(TripModel(trip, me, read_only=read_only), PeopleModel(me), links=links)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def trip() -> Trip:
+    trip = Trip(Doc())
+    trip.create("Lisbon weekend")
+    return trip
+
+
+# ---------------------------------------------------------------------- presence
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(WAIT_S):
+        while not condition():
+            await anyio.sleep(0.02)
+
+
+def test_two_windows_of_one_person_show_one_avatar_and_others_typing(qapp: QApplication, qtbot: QtBot, tmp_path: Path) -> None:
+    async def main() -> tuple[list[str], str]:
+        async with Relay(RelayConfig(data_dir=tmp_path)) as relay:
+            link = TripLink(relay.url, "lisbon", make_token(relay.key, "lisbon", "editor"))
+            docs = [Doc(), Doc(), Doc()]
+            presences = [Presence(docs[0], ANA, device="laptop"), Presence(docs[1], ANA, device="desktop"),
+                         Presence(docs[2], BEN)]  # fmt: skip
+            people = PeopleModel(ANA, presences[0])
+            bar = PresenceBar(people)
+            qtbot.addWidget(bar)
+            async with RelayConnection(docs[0], link, presence=presences[0]), RelayConnection(
+                docs[1], link, presence=presences[1]
+            ), RelayConnection(docs[2], link, presence=presences[2]):
+                await _until(lambda: sum(p.windows for p in people.people) == 3)
+                tooltips = [a.toolTip() for a in bar.avatars()]
+                presences[2].set_status("typing")
+                await _until(lambda: bar.status.text() == "Ben is typing…")
+                return tooltips, bar.status.text()
+
+    tooltips, status = run_with_qt(qapp, main)
+    assert tooltips == ["Ana (you) · 2 windows on 2 devices", "Ben"]
+    assert status == "Ben is typing…"
+
+
+# ---------------------------------------------------------------------- window
+
+
+def test_the_window_composes_every_panel(qtbot: QtBot, trip: Trip) -> None:
+    window = open_window(qtbot, trip)
+    assert window.windowTitle() == "Lisbon weekend — Wayfarer"
+    assert window.title.text() == "Lisbon weekend"
+    names = {type(w).__name__ for w in (window.chat, window.board, window.map, window.budget)}
+    assert names == {"ChatPanel", "ItineraryBoard", "MapView", "BudgetPanel"}
+
+
+def test_renaming_the_trip_in_the_header_writes_the_document(qtbot: QtBot, trip: Trip) -> None:
+    window = open_window(qtbot, trip)
+    window.title.setFocus()
+    window.title.selectAll()
+    qtbot.keyClicks(window.title, "Lisbon & Sintra")
+    qtbot.keyClick(window.title, Qt.Key.Key_Return)
+    assert trip.meta().title == "Lisbon & Sintra"
+    assert window.windowTitle() == "Lisbon & Sintra — Wayfarer"
+
+
+def test_a_rename_by_someone_else_shows_up(qtbot: QtBot, trip: Trip) -> None:
+    window = open_window(qtbot, trip)
+    other = Trip(Doc())
+    other.doc.apply_update(trip.doc.get_update())
+    other.set_title("Porto instead")
+    trip.doc.apply_update(other.doc.get_update(trip.doc.get_state()))
+    qtbot.waitUntil(lambda: window.title.text() == "Porto instead")
+
+
+def test_a_viewer_sees_everything_but_cannot_edit(qtbot: QtBot, trip: Trip) -> None:
+    trip.add_stop("Belém Tower", 38.6916, -9.2160, day=trip.add_day("Belém"))
+    window = open_window(qtbot, trip, read_only=True)
+    assert window.viewer_banner.isVisible()
+    assert window.title.isReadOnly()
+    assert not window.chat.composer.isEnabled() and not window.chat.send_button.isEnabled()
+    assert not window.board.add_stop_button.isEnabled()
+    assert "1 stop" in window.board.summary.text()
+    before = trip.snapshot()
+    window.title.setText("Mine now")
+    window.title.editingFinished.emit()
+    assert trip.snapshot() == before
+
+
+def test_a_refused_edit_is_shown_as_a_banner(qtbot: QtBot, trip: Trip) -> None:
+    window = open_window(qtbot, trip, read_only=True)
+    window.model.apply(lambda t: t.set_title("x"))
+    assert window.error_banner.isVisible()
+    assert "view-only" in window.error_text.text()
+
+
+def test_the_sync_indicator_shows_waiting_changes(qtbot: QtBot, trip: Trip) -> None:
+    window = open_window(qtbot, trip)
+    assert window.sync.text.text() == "local only · not shared"
+    window.show_sync(SyncStatus(state="offline", unacked=3))
+    assert window.sync.text.text() == "offline · 3 changes waiting"
+    window.show_sync(SyncStatus(state="synced"))
+    assert window.sync.text.text() == "synced"
+
+
+def test_share_copies_the_links(qtbot: QtBot, trip: Trip) -> None:
+    links = ShareLinks(editor="ws://127.0.0.1:1/t?token=e", viewer="ws://127.0.0.1:1/t?token=v")
+    window = open_window(qtbot, trip, links=links)
+    window.copy_viewer.trigger()
+    assert QGuiApplication.clipboard().text() == links.viewer
+    window.copy_editor.trigger()
+    assert QGuiApplication.clipboard().text() == links.editor
+
+
+def test_a_local_only_trip_has_nothing_to_share(qtbot: QtBot, trip: Trip) -> None:
+    window = open_window(qtbot, trip)
+    assert not window.share.isEnabled()
+
+
+# ---------------------------------------------------------------------- start screen
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> TripLibrary:
+    return TripLibrary(tmp_path / "trips")
+
+
+def open_start(qtbot: QtBot, library: TripLibrary) -> StartScreen:
+    screen = StartScreen(library)
+    qtbot.addWidget(screen)
+    screen.show()
+    return screen
+
+
+def test_the_start_screen_lists_local_trips(qtbot: QtBot, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    library.create("Kyoto in autumn", "JPY")
+    screen = open_start(qtbot, library)
+    assert screen.titles() == ["Kyoto in autumn"]
+    assert not screen.empty.isVisible()
+
+
+def test_an_empty_library_says_what_to_do(qtbot: QtBot, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    screen = open_start(qtbot, library)
+    assert screen.empty.isVisible() and "Create one" in screen.empty.text()
+
+
+def test_creating_a_trip_stores_it_and_opens_it(qtbot: QtBot, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    screen = open_start(qtbot, library)
+    qtbot.keyClicks(screen.new_title, "Porto and the Douro")
+    screen.currency.setCurrentText("GBP")
+    with qtbot.waitSignal(screen.open_requested) as opened:
+        qtbot.mouseClick(screen.create_button, Qt.MouseButton.LeftButton)
+    (trip_id,) = opened.args
+    assert screen.titles() == ["Porto and the Douro"]
+    with library.open(trip_id) as local:
+        assert local.trip.meta().currency == "GBP"
+
+
+def test_deleting_asks_first(qtbot: QtBot, library: TripLibrary, monkeypatch: pytest.MonkeyPatch) -> None:
+    library.root.mkdir(parents=True)
+    library.create("Kyoto in autumn")
+    screen = open_start(qtbot, library)
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Cancel)
+    screen.delete_selected()
+    assert screen.titles() == ["Kyoto in autumn"]
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    screen.delete_selected()
+    assert screen.titles() == [] and library.list() == []
+
+
+def test_joining_with_a_bad_link_explains_why(qtbot: QtBot, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    screen = open_start(qtbot, library)
+    qtbot.keyClicks(screen.link, "https://example.com/not-a-trip")
+    with qtbot.assertNotEmitted(screen.join_requested):
+        qtbot.mouseClick(screen.join_button, Qt.MouseButton.LeftButton)
+    assert screen.join_error.isVisible() and "not a trip link" in screen.join_error.text()
+
+
+def test_joining_with_a_link_asks_to_join_it(qtbot: QtBot, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    screen = open_start(qtbot, library)
+    link = TripLink("ws://127.0.0.1:9", "abc", make_token("k", "abc", "viewer"))
+    qtbot.keyClicks(screen.link, str(link))
+    with qtbot.waitSignal(screen.join_requested) as joined:
+        qtbot.keyClick(screen.link, Qt.Key.Key_Return)
+    assert joined.args == [link]
+
+
+# ---------------------------------------------------------------------- settings
+
+
+def test_the_person_id_is_made_once_and_kept(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    first = store.load()
+    assert first.person_id.startswith("p-")
+    assert SettingsStore(tmp_path / "settings.json").load().person_id == first.person_id
+
+
+def test_settings_holding_the_api_key_are_private_and_never_printed(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.update(api_key="sk-ant-secret", display_name="Ana")
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    loaded = store.load()
+    assert loaded.api_key == "sk-ant-secret" and loaded.display_name == "Ana"
+    assert "sk-ant-secret" not in repr(loaded)
+
+
+def test_a_damaged_settings_file_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("{not json")
+    assert SettingsStore(path).load().display_name
+    assert (tmp_path / "settings.json.damaged").exists()
+
+
+def test_the_settings_dialog_refuses_an_empty_name(qtbot: QtBot) -> None:
+    settings = Settings(person_id="p-1", display_name="Ana", color="#e8590c")
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.name.setText("  ")
+    dialog.accept()
+    assert dialog.error.isVisibleTo(dialog) and dialog.settings() == settings
+    dialog.name.setText("Ana Sousa")
+    dialog.relay_url.setText("ws://relay.example:8765/")
+    dialog.accept()
+    assert dialog.settings().display_name == "Ana Sousa"
+    assert dialog.settings().relay_url == "ws://relay.example:8765"
+    assert dialog.settings().person_id == "p-1"
