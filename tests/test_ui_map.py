@@ -243,3 +243,37 @@ def test_selecting_a_stop_off_screen_brings_its_pin_into_view(
     selection.select(plan.tower)
     assert on_screen(map_view, map_view.pins[plan.tower])
     assert map_view.transform().m11() == scale  # panned, not zoomed
+
+
+def test_the_map_follows_the_plan_as_it_grows_until_the_person_takes_the_view(qtbot) -> None:
+    from wayfarer.trip import Person, Trip
+    from wayfarer.ui.map_view import MapView
+    from wayfarer.ui.selection import StopSelection
+    from wayfarer.ui.trip_model import TripModel
+
+    trip = Trip()
+    trip.create("Growing")
+    model = TripModel(trip, Person("p-ana", "Ana"))
+    view = MapView(model, StopSelection())
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    trip.add_stop("Belém Tower", 38.6916, -9.2160)
+    trip.add_stop("Sintra", 38.7976, -9.3904)
+    trip.add_stop("Cascais", 38.6979, -9.4215)
+
+    def visible(stop_id: str) -> bool:
+        pin = view.pins[stop_id]
+        return view.viewport().rect().contains(view.mapFromScene(pin.pos()))
+
+    assert all(visible(s.id) for s in trip.stops())  # followed every new stop
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    centre = QPointF(view.viewport().rect().center())
+    wheel = QWheelEvent(centre, centre, QPoint(), QPoint(0, 240), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+    view.wheelEvent(wheel)  # the person zooms in: the view is theirs now
+    before = view.transform()
+    evora = trip.add_stop("Évora", 38.5714, -7.9135)
+    assert view.transform() == before and not visible(evora)

@@ -269,3 +269,19 @@ def test_the_settings_dialog_refuses_an_empty_name(qtbot: QtBot) -> None:
     assert dialog.settings().display_name == "Ana Sousa"
     assert dialog.settings().relay_url == "ws://relay.example:8765"
     assert dialog.settings().person_id == "p-1"
+
+
+def test_an_edit_that_cannot_be_saved_to_disk_shows_a_readable_error_not_a_traceback(qtbot, tmp_path) -> None:
+    from test_local_store import refuse_inserts
+    from wayfarer.sync.local import LocalTrip
+    from wayfarer.trip import Person
+    from wayfarer.ui.trip_model import TripModel
+
+    path = tmp_path / "t.wayfarer"
+    with LocalTrip.open(path, create=True) as local:
+        local.trip.create("Rome")
+        model = TripModel(local.trip, Person("p-ana", "Ana"))
+        refuse_inserts(path)
+        with qtbot.waitSignal(model.error, timeout=5000) as shown:
+            assert model.apply(lambda trip: trip.add_day("Day one")) is None
+        assert shown.args[0].startswith("Could not save this change:") and "simulated disk failure" in shown.args[0]

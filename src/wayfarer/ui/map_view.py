@@ -243,6 +243,9 @@ class MapView(QGraphicsView):
         self._pins: dict[str, PinItem] = {}
         self._routes: dict[str, QGraphicsPathItem] = {}
         self._fit_pending = True  # the first sight of the map shows the whole trip
+        # While the person has not panned or zoomed, the map follows the plan as it grows
+        # (the agent adds stops one by one); their own view is never taken from them.
+        self._follow = True
 
         self.setScene(QGraphicsScene(self))
         self.scene().setSceneRect(QRectF(0, 0, WORLD, WORLD))
@@ -259,9 +262,9 @@ class MapView(QGraphicsView):
         self._basemap = _Basemap(self.scene())
         self._basemap.show("110m", faded=False)
 
-        self.zoom_in_button = self._button("plus", "Zoom in", lambda: self.zoom(_ZOOM_STEP))
-        self.zoom_out_button = self._button("minus", "Zoom out", lambda: self.zoom(1 / _ZOOM_STEP))
-        self.fit_button = self._button("fit", "Show the whole trip", self.fit_to_trip)
+        self.zoom_in_button = self._button("plus", "Zoom in", lambda: self._zoom_by_hand(_ZOOM_STEP))
+        self.zoom_out_button = self._button("minus", "Zoom out", lambda: self._zoom_by_hand(1 / _ZOOM_STEP))
+        self.fit_button = self._button("fit", "Show the whole trip", self._fit_and_follow)
         self._controls = self._control_box()
         self.legend = QLabel(self, objectName="legend")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -293,7 +296,7 @@ class MapView(QGraphicsView):
     # ------------------------------------------------------------------ following the trip
 
     def _sync(self, snapshot: TripSnapshot) -> None:
-        had_pins = bool(self._pins)
+        had_pins = set(self._pins)
         numbers = {d.id: i for i, d in enumerate(snapshot.days)}
         order: dict[str, int] = {}
         for stop in snapshot.stops:
@@ -315,7 +318,7 @@ class MapView(QGraphicsView):
             self.scene().removeItem(self._pins.pop(stop_id))
         self._sync_routes(snapshot, numbers)
         self._sync_legend(snapshot)
-        if self._pins and not had_pins:
+        if self._pins and (not had_pins or (self._follow and not set(self._pins) <= had_pins)):
             self._fit_pending = True
         if self._fit_pending and self.isVisible():
             self.fit_to_trip()
@@ -378,9 +381,18 @@ class MapView(QGraphicsView):
             self._selection.select(item.stop_id)
             event.accept()
             return
+        self._follow = False  # a drag: the person takes the view
         super().mousePressEvent(event)
 
     # ------------------------------------------------------------------ pan and zoom
+
+    def _zoom_by_hand(self, factor: float) -> None:
+        self._follow = False
+        self.zoom(factor)
+
+    def _fit_and_follow(self) -> None:
+        self._follow = True
+        self.fit_to_trip()
 
     def fit_to_trip(self) -> None:
         """Zoom to show every pin (the whole world when there are none)."""
@@ -418,6 +430,7 @@ class MapView(QGraphicsView):
         self._update_detail()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        self._follow = False
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.zoom(1.25**steps, event.position())

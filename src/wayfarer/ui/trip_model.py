@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from wayfarer.sync.updatelog import StoreError
 from wayfarer.trip import Person, Trip, TripChange, TripError, TripSnapshot
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,17 @@ class TripModel(QObject):
             return action(self.trip)
         except TripError as exc:
             self.error.emit(str(exc))
+            return None
+        except BaseExceptionGroup as group:
+            # A save to disk runs inside the document's commit, so pycrdt hands its
+            # failure back wrapped in a group: show it, as it would any refused edit.
+            matched, rest = group.split((TripError, StoreError))
+            if matched is None or rest is not None:
+                raise
+            first: BaseException = matched
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            self.error.emit(f"Could not save this change: {first}")
             return None
 
     def undo(self) -> bool:
