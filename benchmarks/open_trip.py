@@ -126,30 +126,43 @@ def measure_token_save(path: Path, runs: int) -> tuple[str, list[float]]:
         return ("save one streamed token (fsync)", timings(lambda: local.trip.stream(message, text=" token"), runs))
 
 
+def measure(messages: int, runs: int) -> tuple[str, list[tuple[str, list[float]]]]:
+    """Build the trip, store it both ways and time everything: (a summary line, the timings)."""
+    with tempfile.TemporaryDirectory() as home:
+        previous = os.environ.get("WAYFARER_HOME")
+        os.environ["WAYFARER_HOME"] = home
+        try:
+            library = TripLibrary()
+            print(f"building a trip of {messages:,} messages ...", file=sys.stderr, flush=True)
+            rows = build_rows(messages)
+            written, compacted = library.path_for("as-written"), library.path_for("compacted")
+            with UpdateLog(written) as store:
+                store.append_many(rows)
+            with UpdateLog(compacted) as store:
+                store.append_many(rows)
+                (compaction,) = timings(store.compact, 1)
+            with LocalTrip.open(written, compact_at_open=sys.maxsize) as local:
+                snapshot = local.trip.snapshot()
+
+            results = measure_open(written, "as written", runs) + measure_open(compacted, "compacted", runs)
+            results.append(measure_token_save(compacted, max(runs, 200)))
+        finally:
+            if previous is None:
+                del os.environ["WAYFARER_HOME"]
+            else:
+                os.environ["WAYFARER_HOME"] = previous
+    summary = f"{len(snapshot.chat):,} messages, {len(snapshot.stops):,} stops; compacting them: {compaction * 1e3:.0f} ms"
+    return summary, results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Time opening a long trip from disk.")
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["WAYFARER_HOME"] = home
-        library = TripLibrary()
-        print(f"building a trip of {args.messages:,} messages ...", flush=True)
-        rows = build_rows(args.messages)
-        written, compacted = library.path_for("as-written"), library.path_for("compacted")
-        with UpdateLog(written) as store:
-            store.append_many(rows)
-        with UpdateLog(compacted) as store:
-            store.append_many(rows)
-            (compaction,) = timings(store.compact, 1)
-        with LocalTrip.open(written, compact_at_open=sys.maxsize) as local:
-            snapshot = local.trip.snapshot()
-
-        results = measure_open(written, "as written", args.runs) + measure_open(compacted, "compacted", args.runs)
-        results.append(measure_token_save(compacted, max(args.runs, 200)))
-
-    print(f"{len(snapshot.chat):,} messages, {len(snapshot.stops):,} stops; compacting them: {compaction * 1e3:.0f} ms")
+    summary, results = measure(args.messages, args.runs)
+    print(summary)
     print(f"{'operation':50} {'median ms':>10} {'p99 ms':>10} {'runs':>5}")
     for label, samples in results:
         print(f"{label:50} {statistics.median(samples) * 1e3:10.1f} {p99(samples) * 1e3:10.1f} {len(samples):5}")

@@ -20,9 +20,14 @@ never guess ports. Everything the relay logs is captured for `logs()`.
 `RelayProcess` attributes: `url` ("ws://127.0.0.1:PORT"), `port`, `key`, `data_dir`,
 `pid`; methods: `link(trip_id, role="editor", expires_at=None) -> str`, `kill()`,
 `terminate() -> exit status`, `restart()`, `logs() -> str`, `wait_for_log(regex)`,
-`count_log(regex)`, `close()`; in async tests `await await_log(regex)`. Extra environment variables (`env=`) reach the child,
-e.g. `WAYFARER_RELAY_STOCK`; `file_size_limit=` caps the size of any file the relay
-writes (RLIMIT_FSIZE), which makes its store fail for real once a trip grows past it.
+`count_log(regex)`, `close()`; in async tests `await await_log(regex)`.
+
+Extra environment variables (`env=`) reach the child, e.g. `WAYFARER_RELAY_STOCK`.
+`file_size_limit=` caps the size of any file the relay writes (RLIMIT_FSIZE), which
+makes its store fail for real once a trip outgrows it (set `relay.file_size_limit =
+None` before `restart()` to lift it). Fixtures: `relay` (defaults) and `relay_factory`
+(options named like the command's flags); on a failing test pytest shows the relay's
+logs. `anyio_backend` makes async tests run on asyncio.
 """
 
 from __future__ import annotations
@@ -63,10 +68,10 @@ class RelayProcess:
         file_size_limit: int | None = None,
     ) -> None:
         self.data_dir = data_dir
-        self.key = key or secrets.token_urlsafe(32)
+        self.key = key or secrets.token_hex(32)
         self._args = args
         self._env = env or {}
-        self._file_size_limit = file_size_limit
+        self.file_size_limit = file_size_limit
         self._port = 0
         self._process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
@@ -162,22 +167,22 @@ class RelayProcess:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
         command = [sys.executable, "-m", "wayfarer", "relay", "--host", "127.0.0.1", "--port", str(self._port)]
-        command += ["--data", str(self.data_dir), "--key", self.key, *self._args]
+        command += ["--data", str(self.data_dir), f"--key={self.key}", *self._args]
         self._process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-            preexec_fn=self._limit_file_size if self._file_size_limit else None,
+            preexec_fn=self._limit_file_size if self.file_size_limit else None,
         )
         self._first_stdout_line: list[str] = []
         for stream, first in ((self._process.stdout, self._first_stdout_line), (self._process.stderr, None)):
             threading.Thread(target=self._collect, args=(stream, first), daemon=True).start()
 
     def _limit_file_size(self) -> None:
-        assert self._file_size_limit is not None
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self._file_size_limit, self._file_size_limit))
+        assert self.file_size_limit is not None
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_limit, self.file_size_limit))
 
     def _collect(self, stream: IO[str] | None, first: list[str] | None) -> None:
         assert stream is not None

@@ -21,36 +21,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"wayfarer.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"wayfarer.commands.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"wayfarer.commands.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command is None:
-        if "app" not in sub_names(parser):
-            parser.print_help()
-            return 2
-        args = parser.parse_args(["app"])
+    if args.command is None:  # plain `wayfarer` is `wayfarer app`
+        args = parser.parse_args([*argv, "app"])
     return int(args.func(args) or 0)
-
-
-def sub_names(parser: argparse.ArgumentParser) -> list[str]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices)
-    return []
 
 
 if __name__ == "__main__":

@@ -67,11 +67,11 @@ def run(args: argparse.Namespace) -> int:
         stock=stock,
     )
     if stock:
-        log.warning("running with the library's own behaviour for: %s (regression tests only)", ", ".join(sorted(stock)))
+        log.warning("running with the library's behaviour for: %s (regression tests only)", ", ".join(sorted(stock)))
     try:
         anyio.run(_serve_until_signalled, config)
     except OSError as exc:
-        print(f"wayfarer relay: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"wayfarer relay: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
 

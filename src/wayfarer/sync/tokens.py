@@ -100,7 +100,8 @@ def load_or_create_key(data_dir: Path) -> str:
         if not key:
             raise TokenError(f"{path} is empty: delete it to make a new key (old links stop working)")
         return key
-    key = secrets.token_urlsafe(32)
+    # Hex, not base64: a key starting with "-" would be read as an option by `--key K`.
+    key = secrets.token_hex(32)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(key + "\n")
         file.flush()

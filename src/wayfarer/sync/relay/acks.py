@@ -65,7 +65,9 @@ class AckResponder:
                 try:
                     await self._store.wait_durable(seq)
                 except StoreFailed as exc:
-                    self._connection.close(CLOSE_STORE_FAILED, f"its changes could not be stored, so they were not acknowledged ({exc})")
+                    self._connection.close(
+                        CLOSE_STORE_FAILED, f"its changes could not be stored, so they were not acknowledged ({exc})"
+                    )
                     return
                 self._queries.popleft()
                 self._connection.enqueue(ack_reply(request_id, state_vector))

@@ -75,7 +75,10 @@ async def _not_found(send: ASGISend) -> None:
         {
             "type": "http.response.start",
             "status": 404,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(NOT_FOUND)).encode())],
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(NOT_FOUND)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": NOT_FOUND})

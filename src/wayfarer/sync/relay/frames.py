@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import write_var_uint
-
 from wayfarer.sync.protocol import ACK, AWARENESS, SYNC
 
 SYNC_STEP1 = 0
@@ -134,13 +132,3 @@ def parse_awareness(payload: bytes) -> list[PresenceEntry]:
         entries.append(PresenceEntry(client_id, clock, state))
     reader.expect_end()
     return entries
-
-
-def awareness_message(entries: list[PresenceEntry]) -> bytes:
-    """An awareness message (type 1) carrying `entries`."""
-    body = bytearray(write_var_uint(len(entries)))
-    for entry in entries:
-        text = json.dumps(entry.state, separators=(",", ":")).encode()
-        body += write_var_uint(entry.client_id) + write_var_uint(entry.clock)
-        body += write_var_uint(len(text)) + text
-    return write_var_uint(AWARENESS) + write_var_uint(len(body)) + bytes(body)

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 import anyio
 from anyio.abc import TaskGroup
 
-from wayfarer.sync.relay.frames import Frame, MalformedFrame, parse_frame
 from wayfarer.sync.protocol import CLOSE_PROTOCOL, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN
+from wayfarer.sync.relay.frames import Frame, MalformedFrame, parse_frame
 from wayfarer.sync.tokens import TokenClaims
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
@@ -84,9 +84,11 @@ class PeerConnection:
         self._sending_scope: anyio.CancelScope | None = None
         self._task_group: TaskGroup | None = None
         self.inbound: list[InboundCheck] = []
+        # Awaited before each frame is read: lets a busy store slow the peers feeding it.
+        self.pace: Callable[[], Awaitable[None]] | None = None
         self.close_code: int | None = None
         self.close_reason = ""
-        self.peer_gone = False
+        self._peer_gone = False
 
     def __str__(self) -> str:
         return f"peer #{self.number} ({self.claims.role}) of trip {self.trip_id}"
@@ -128,10 +130,14 @@ class PeerConnection:
     # ------------------------------------------------------------------ sending
 
     def enqueue(self, message: bytes) -> None:
-        """Queue `message` for this peer without waiting; drops it if the peer is gone."""
+        """Queue `message` for this peer without waiting; drops it if the peer is gone.
+
+        A message is taken while less than `send_queue_bytes` wait, however large it is,
+        so a trip bigger than the queue still reaches a newcomer in its sync step 2.
+        """
         if self.close_code is not None:
             return
-        if self._queue and self._queued_bytes + len(message) > self._send_queue_bytes:
+        if self._queued_bytes >= self._send_queue_bytes:
             self.close(CLOSE_TRY_AGAIN, f"too slow: more than {self._send_queue_bytes} bytes waiting to be sent")
             return
         self._queue.append(message)
@@ -179,6 +185,8 @@ class PeerConnection:
         while self.close_code is None:
             with anyio.CancelScope() as scope:
                 self._receive_scope = scope
+                if self.pace is not None:
+                    await self.pace()
                 event = await self._receive()
             self._receive_scope = None
             if scope.cancel_called:
@@ -197,7 +205,7 @@ class PeerConnection:
         raise StopAsyncIteration
 
     def _on_disconnect(self, code: int) -> None:
-        self.peer_gone = True
+        self._peer_gone = True
         if self.close_code is None:
             self.close_code, self.close_reason = code, "closed by the peer"
         if code == CLOSE_TOO_BIG:
@@ -217,7 +225,7 @@ class PeerConnection:
                 if not await self._asgi_send({"type": "websocket.send", "bytes": message}):
                     return
             self._sending_scope = None
-        if not self.peer_gone:
+        if not self._peer_gone:
             with anyio.move_on_after(CLOSE_FRAME_TIMEOUT):
                 reason = _fit_close_reason(self.close_reason)
                 await self._asgi_send({"type": "websocket.close", "code": self.close_code, "reason": reason})
@@ -227,7 +235,7 @@ class PeerConnection:
         try:
             await self._send(event)
         except Exception:  # the ASGI server raises its own "client disconnected" types
-            self.peer_gone = True
+            self._peer_gone = True
             if self.close_code is None:
                 self.close_code, self.close_reason = CLOSE_GOING_AWAY, "connection lost"
             if self._receive_scope is not None:

@@ -79,9 +79,13 @@ class Relay:
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    # create_server sets SO_REUSEADDR, so a restarted relay gets its old port back at once.
-    sock = socket.create_server((host, port), family=family)
+    """A socket listening on host:port; OSError naming the address if that is impossible."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        # create_server sets SO_REUSEADDR, so a restarted relay gets its old port back at once.
+        sock = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror or exc})") from exc
     sock.setblocking(False)
     return sock
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import anyio
-from pycrdt import Awareness, Channel, Subscription
+from pycrdt import Awareness, Channel, Subscription, create_update_message
 from pycrdt.websocket import YRoom
 
 from wayfarer.sync.protocol import CLOSE_PROTOCOL, CLOSE_TRY_AGAIN
@@ -34,7 +34,8 @@ class TripRoom(YRoom):
 
     `serve` wraps each `PeerConnection` in the relay's per-connection checks (viewer
     edits, document size, ACK, presence) and closes a connection whose frame the
-    library cannot apply (the library swallows such errors and goes on).
+    library cannot apply (the library swallows such errors and goes on);
+    `_broadcast_updates` fans updates out without a task per update per peer.
     """
 
     def __init__(self, trip_id: str, store: RoomStore, config: RelayConfig) -> None:
@@ -80,6 +81,7 @@ class TripRoom(YRoom):
             return
         acks = AckResponder(channel, self.ydoc, self.store, durable=self._config.uses_fix(Fix.DURABLE_ACK))
         channel.inbound = self._checks_for(channel, acks)
+        channel.pace = self.store.wait_for_capacity
         channel.start_soon(acks.answer_forever)
         if self.presence is not None:
             self.presence.greet(channel)
@@ -88,6 +90,32 @@ class TripRoom(YRoom):
         finally:
             if self.presence is not None:
                 self.presence.farewell(channel)
+
+    async def _broadcast_updates(self) -> None:
+        """Send every document update to every peer, draining all that is pending at once.
+
+        Prevents (NOTES.md, fan-out and bursts): the library's loop takes one update per
+        event-loop turn and starts one task per update per peer, so a burst from one
+        writer piles up in the room's stream (tens of MB seen here) and past its 65,536
+        slots `put_updates` drops updates silently: peers would miss changes. Here one
+        wake-up drains the stream and hands each message to each peer's bounded queue.
+        """
+        if not self._config.uses_fix(Fix.CONNECTION):
+            await super()._broadcast_updates()
+            return
+        async with self._update_receive_stream:
+            async for update in self._update_receive_stream:
+                while True:
+                    self._send_to_peers(create_update_message(update))
+                    try:
+                        update = self._update_receive_stream.receive_nowait()
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+
+    def _send_to_peers(self, message: bytes) -> None:
+        for client in self.clients:
+            if isinstance(client, PeerConnection):
+                client.enqueue(message)
 
     def _checks_for(self, connection: PeerConnection, acks: AckResponder) -> list[InboundCheck]:
         checks: list[InboundCheck] = []

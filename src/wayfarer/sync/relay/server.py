@@ -31,16 +31,16 @@ class _Loading:
     def __init__(self) -> None:
         self._done = anyio.Event()
         self._room: TripRoom | None = None
-        self._error: Exception | None = None
 
-    def finish(self, room: TripRoom | None, error: Exception | None = None) -> None:
-        self._room, self._error = room, error
+    def finish(self, room: TripRoom | None) -> None:
+        """Hand `room` to every waiter (None: it could not be loaded; the log says why)."""
+        self._room = room
         self._done.set()
 
     async def wait(self) -> TripRoom:
         await self._done.wait()
         if self._room is None:
-            raise RoomUnavailable(str(self._error))
+            raise RoomUnavailable("the trip could not be loaded")
         return self._room
 
 
@@ -71,8 +71,13 @@ class TripServer(WebsocketServer):
         )
         self.config = config
         self.loads = 0
+        self._stopping = False
+        self._stop_code, self._stop_reason = CLOSE_GOING_AWAY, ""
         self._loading: dict[str, _Loading] = {}
+        # The newest room of each trip until it is closed, so its successor waits for it.
         self._closing: dict[str, anyio.Event] = {}
+        # Every room lifetime not finished yet (from its scheduling), for shutdown to wait on.
+        self._lifetimes: set[anyio.Event] = set()
 
     async def __aenter__(self) -> TripServer:
         await super().__aenter__()
@@ -96,10 +101,12 @@ class TripServer(WebsocketServer):
             return room
         loading = self._loading.get(trip_id)
         if loading is None:
-            if self._task_group is None:
+            if self._task_group is None or self._stopping:
                 raise RoomUnavailable("the relay is shutting down")
             loading = self._loading[trip_id] = _Loading()
-            self._task_group.start_soon(self._run_room, trip_id, loading)
+            finished = anyio.Event()
+            self._lifetimes.add(finished)
+            self._task_group.start_soon(self._run_room, trip_id, loading, finished)
         return await loading.wait()
 
     async def serve(self, websocket: Channel) -> None:
@@ -109,7 +116,7 @@ class TripServer(WebsocketServer):
         try:
             room = await self.get_room(websocket.path)
         except RoomUnavailable as exc:
-            websocket.close(CLOSE_STORE_FAILED, f"its trip could not be loaded ({exc})")
+            websocket.close(CLOSE_STORE_FAILED, str(exc))
             return
         if not isinstance(room, TripRoom):  # the stock loading path (regression tests only)
             await self.start_room(room)
@@ -123,12 +130,17 @@ class TripServer(WebsocketServer):
             room.idle_since = time.monotonic()
 
     async def unload_all(self, code: int, reason: str) -> None:
-        """Unload every room (its peers closed with `code`) and wait until all are stored."""
+        """Unload every room (its peers closed with `code`) and wait until all are stored.
+
+        Rooms still loading unload as soon as they are loaded; no new room is loaded.
+        """
+        self._stopping = True
+        self._stop_code, self._stop_reason = code, reason
         for room in list(self.rooms.values()):
             if isinstance(room, TripRoom):
                 self._request_unload(room, code, reason)
-        while self._closing or self._loading:
-            await anyio.sleep(0.05)
+        while self._lifetimes:
+            await next(iter(self._lifetimes)).wait()
 
     def _request_unload(self, room: TripRoom, code: int, reason: str) -> None:
         if room.unloading:
@@ -139,21 +151,34 @@ class TripServer(WebsocketServer):
         room.close_connections(code, reason)
         room.unload_requested.set()
 
-    async def _run_room(self, trip_id: str, loading: _Loading) -> None:
-        """The whole life of one room: wait for its previous instance, load, serve, store, close."""
+    async def _run_room(self, trip_id: str, loading: _Loading, finished: anyio.Event) -> None:
+        """The whole life of one room, after the previous room of its trip has closed."""
         previous = self._closing.get(trip_id)
         if previous is not None:
             await previous.wait()
         closed = self._closing[trip_id] = anyio.Event()
+        try:
+            await self._load_and_serve(trip_id, loading)
+        finally:
+            if self._loading.get(trip_id) is loading:
+                del self._loading[trip_id]
+                loading.finish(None)
+            if self._closing.get(trip_id) is closed:
+                del self._closing[trip_id]
+            closed.set()
+            self._lifetimes.discard(finished)
+            finished.set()
+
+    async def _load_and_serve(self, trip_id: str, loading: _Loading) -> None:
+        """Load the trip's room from its store, serve it until unloaded, then write it out."""
         room: TripRoom | None = None
-        problem = "the room failed while loading"
 
         def on_store_failure(error: StoreError) -> None:
             if room is not None:
                 self._request_unload(room, CLOSE_STORE_FAILED, "the relay could not store the trip's changes")
 
+        path = self.config.rooms_dir / f"{trip_id}.sqlite"
         try:
-            path = self.config.rooms_dir / f"{trip_id}.sqlite"
             async with open_room_store(path, trip_id, self.config.compact_after_rows, on_store_failure) as store:
                 room = TripRoom(trip_id, store, self.config)
                 room.load(await store.load())
@@ -165,27 +190,23 @@ class TripServer(WebsocketServer):
                         "loaded trip %s from its store (%d bytes) [room load #%d]",
                         trip_id, store.document_bytes, self.loads,
                     )  # fmt: skip
+                    room.idle_since = time.monotonic()
                     self.rooms[trip_id] = room
                     del self._loading[trip_id]
                     loading.finish(room)
+                    if self._stopping:
+                        self._request_unload(room, self._stop_code, self._stop_reason)
                     await room.unload_requested.wait()
                     await room.stop()
                 room.detach_store()
             log.info("unloaded trip %s; everything it received is stored", trip_id)
         except StoreError as exc:
-            problem = str(exc)
             log.error("could not load trip %s: %s", trip_id, exc)
         except Exception:
             log.exception("the room of trip %s failed; its peers will reconnect to a fresh one", trip_id)
         finally:
             if room is not None:
                 self._request_unload(room, CLOSE_STORE_FAILED, "the relay failed to serve this trip")
-            if self._loading.get(trip_id) is loading:
-                del self._loading[trip_id]
-                loading.finish(None, RoomUnavailable(problem))
-            if self._closing.get(trip_id) is closed:
-                del self._closing[trip_id]
-            closed.set()
 
     async def _unload_idle_rooms(self) -> None:
         period = max(0.1, min(self.config.idle_room_seconds / 2, 5.0))
@@ -193,6 +214,7 @@ class TripServer(WebsocketServer):
             await anyio.sleep(period)
             now = time.monotonic()
             for room in list(self.rooms.values()):
-                if isinstance(room, TripRoom) and room.holders == 0 and now - room.idle_since >= self.config.idle_room_seconds:
-                    log.info("unloading trip %s: nobody connected for %.0f s", room.trip_id, now - room.idle_since)
+                idle = now - room.idle_since if isinstance(room, TripRoom) and room.holders == 0 else 0.0
+                if isinstance(room, TripRoom) and idle >= self.config.idle_room_seconds:
+                    log.info("unloading trip %s: nobody connected for %.0f s", room.trip_id, idle)
                     self._request_unload(room, CLOSE_GOING_AWAY, "idle")

@@ -12,6 +12,9 @@ from pycrdt import TransactionEvent, merge_updates
 
 from wayfarer.sync.updatelog import StoreError, UpdateLog
 
+# Updates waiting for the disk, per room, before the room's peers are read no further.
+MAX_UNWRITTEN_BYTES = 8 * 1024 * 1024
+
 log = logging.getLogger("wayfarer.relay")
 
 
@@ -33,7 +36,9 @@ class RoomStore:
     time, and an fsync costs milliseconds. The writer hands the thread everything that
     arrived during the previous fsync as one `append_many` (one transaction), so a burst
     of thousands of tokens costs a handful of fsyncs, order is kept, and the event loop
-    never waits on the disk.
+    never waits on the disk. Peers that write faster than the disk are slowed instead of
+    buffered: `wait_for_capacity` holds their next read while more than
+    MAX_UNWRITTEN_BYTES wait to be written (TCP then pushes back on them).
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class RoomStore:
         self._compact_after_rows = compact_after_rows
         self._on_failure = on_failure
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._rows = 0
         self._wakeup = anyio.Event()
         self._progress = anyio.Event()
@@ -75,6 +81,7 @@ class RoomStore:
         if self._closed or self.failure is not None:
             return
         self._pending.append(event.update)
+        self._pending_bytes += len(event.update)
         self.enqueued_seq += 1
         self.document_bytes += len(event.update)
         self._wakeup.set()
@@ -86,6 +93,11 @@ class RoomStore:
                 raise StoreFailed(str(self.failure))
             if self._closed:
                 raise StoreFailed(f"the store of trip {self.trip_id} was closed")
+            await self._progress.wait()
+
+    async def wait_for_capacity(self) -> None:
+        """Return once the unwritten backlog is under MAX_UNWRITTEN_BYTES (or writing stopped)."""
+        while self._pending_bytes >= MAX_UNWRITTEN_BYTES and self.failure is None and not self._closed:
             await self._progress.wait()
 
     async def write_forever(self) -> None:
@@ -103,7 +115,7 @@ class RoomStore:
         """Append everything pending in one transaction (not cancellable mid-write)."""
         if not self._pending or self.failure is not None:
             return
-        batch, self._pending = self._pending, []
+        batch, self._pending, self._pending_bytes = self._pending, [], 0
         try:
             await anyio.to_thread.run_sync(self._log.append_many, batch)
         except StoreError as exc:
@@ -131,6 +143,7 @@ class RoomStore:
     def _fail(self, exc: StoreError) -> None:
         self.failure = exc
         self._pending.clear()
+        self._pending_bytes = 0
         log.error("could not store an update of trip %s: %s", self.trip_id, exc)
         self._notify_progress()
         self._on_failure(exc)
