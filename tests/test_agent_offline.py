@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 
-import anyio
 import pytest
 
 from wayfarer.agent import intents as I

@@ -8,11 +8,10 @@ from contextlib import aclosing
 
 import anyio
 import pytest
-from anthropic_server import (  # noqa: F401 - `anthropic_server` is a fixture
+from anthropic_server import (
     AnthropicTestServer,
     ContentBlock,
     ScriptedStream,
-    anthropic_server,
     error,
     reply,
     text_block,

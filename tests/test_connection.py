@@ -9,7 +9,7 @@ import anyio
 import pytest
 from _sync_peers import FAST_RETRY, PATIENCE, eventually, states_of
 from pycrdt import Doc
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 from wayfarer.sync.connection import LinkRefused, ReadOnlyLink, RelayConnection, SyncTimeout
 from wayfarer.sync.remote import create_remote_trip, fetch_snapshot

@@ -13,7 +13,7 @@ import pytest
 from _sync_peers import PATIENCE, eventually
 from anyio.streams.text import TextReceiveStream
 from pycrdt import Doc
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 from wayfarer.sync.connection import RelayConnection
 from wayfarer.sync.presence import Presence

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from _sync_peers import eventually
 from pycrdt import Awareness, Doc, create_awareness_message, create_sync_message
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 from websockets.asyncio.client import connect
 from websockets.protocol import State
 

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import websockets
 from relay_client import RawPeer
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 from wayfarer.sync.protocol import CLOSE_TOKEN_EXPIRED
 from wayfarer.sync.tokens import make_token

@@ -17,7 +17,7 @@ import pytest
 import websockets
 from pycrdt import Doc, Map, create_sync_message
 from relay_client import RawPeer
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 from wayfarer.sync.protocol import CLOSE_TRY_AGAIN
 

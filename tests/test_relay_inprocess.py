@@ -8,7 +8,6 @@ import anyio
 import anyio.abc
 import pytest
 from relay_client import RawPeer
-from relay_process import anyio_backend  # noqa: F401 (fixture)
 
 from wayfarer.sync.relay import Relay, RelayConfig
 from wayfarer.sync.tokens import make_token

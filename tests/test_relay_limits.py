@@ -8,7 +8,7 @@ import random
 import pytest
 from pycrdt import write_var_uint
 from relay_client import RawPeer
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 from wayfarer.sync.protocol import CLOSE_DOC_TOO_BIG, CLOSE_PROTOCOL, CLOSE_TOO_BIG
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pycrdt import create_awareness_message, write_var_uint
 from relay_client import RawPeer
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 pytestmark = pytest.mark.anyio
 

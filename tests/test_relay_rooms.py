@@ -16,7 +16,7 @@ import anyio
 import pytest
 from pycrdt import Doc, Text, create_sync_message, create_update_message
 from relay_client import RawPeer
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 from wayfarer.sync.updatelog import UpdateLog
 

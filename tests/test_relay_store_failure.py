@@ -12,7 +12,7 @@ import os
 
 import pytest
 from relay_client import RawPeer
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 from wayfarer.sync.relay import CLOSE_STORE_FAILED
 

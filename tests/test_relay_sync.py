@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pycrdt import Doc
 from relay_client import RawPeer
-from relay_process import RelayProcess, anyio_backend, relay, relay_factory  # noqa: F401 (fixtures)
+from relay_process import RelayProcess
 
 pytestmark = pytest.mark.anyio
 

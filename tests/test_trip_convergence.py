@@ -9,7 +9,6 @@ trip's invariants hold.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -18,6 +18,8 @@ import anyio
 
 from wayfarer.trip import Person, Trip, TripChange, TripSnapshot
 
+from .geo import distance_km, money
+
 DAY_LIMIT_MIN = 12 * 60
 FAR_KM = 50.0
 
@@ -35,16 +37,6 @@ class Problem:
     text: str
 
 
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371 * math.asin(math.sqrt(h))
-
-
-def _money(amount: float, currency: str) -> str:
-    return f"{amount:,.0f} {currency}"
-
-
 def find_problems(snapshot: TripSnapshot) -> list[Problem]:
     """Problems in the plan, most important first."""
     problems: list[Problem] = []
@@ -53,8 +45,8 @@ def find_problems(snapshot: TripSnapshot) -> list[Problem]:
         problems.append(
             Problem(
                 f"budget:{b.limit:.0f}",
-                f"Heads-up: the plan now costs {_money(b.spent, cur)}, which is "
-                f"{_money(b.spent - b.limit, cur)} over the {_money(b.limit, cur)} budget.",
+                f"Heads-up: the plan now costs {money(b.spent, cur)}, which is "
+                f"{money(b.spent - b.limit, cur)} over the {money(b.limit, cur)} budget.",
             )
         )
     for number, day in enumerate(snapshot.days, start=1):
@@ -75,7 +67,7 @@ def find_problems(snapshot: TripSnapshot) -> list[Problem]:
                     sorted(s.lat for s in others)[len(others) // 2],
                     sorted(s.lon for s in others)[len(others) // 2],
                 )
-                distance = _km((stop.lat, stop.lon), centre)
+                distance = distance_km((stop.lat, stop.lon), centre)
                 if distance > FAR_KM:
                     problems.append(
                         Problem(

@@ -22,7 +22,8 @@ import anyio
 from wayfarer.trip import Stop, TripSnapshot
 
 from . import intents as I
-from .gazetteer import Gazetteer, Place, default_gazetteer
+from .gazetteer import Gazetteer, Place, default_gazetteer, fold
+from .geo import distance_km, money
 from .provider import (
     Finished,
     ModelEvent,
@@ -32,7 +33,6 @@ from .provider import (
     TextDelta,
     ToolResultBlock,
     ToolUse,
-    Turn,
 )
 
 LABEL = "offline planner"
@@ -93,25 +93,6 @@ def _conversation(request: ModelRequest) -> _Conversation:
                 results[block.tool_use_id] = value if isinstance(value, dict) else {}
     phase = sum(1 for turn in later if turn.role == "assistant")
     return _Conversation(text, phase, results, request.trip, request.asker_name)
-
-
-def _money(amount: float, currency: str) -> str:
-    if currency in ("JPY", "KRW", "HUF", "ARS"):
-        return f"{amount:,.0f} {currency}"
-    return f"{amount:,.2f} {currency}".replace(".00 ", " ")
-
-
-def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371 * math.asin(math.sqrt(h))
-
-
-def _fold(text: str) -> str:
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _clock(minutes: int) -> str:
@@ -254,18 +235,18 @@ class OfflinePlanner:
                         },
                     )
                 )
-                price = "free" if cost == 0 else f"about {_money(cost, currency)}"
+                price = "free" if cost == 0 else f"about {money(cost, currency)}"
                 lines.append(f"- {_clock(start)} **{place.name}** ({price})")
             title = _day_title(group, city)
             day_cost = sum(_cost_in(p, currency) for p in group)
-            text = f"**Day {number} — {title}** (about {_money(day_cost, currency)} per person)\n" + "\n".join(lines) + "\n\n"
+            text = f"**Day {number} — {title}** (about {money(day_cost, currency)} per person)\n" + "\n".join(lines) + "\n\n"
             return _Step(text=text, tools=tools)
         # all days written: sum up
         total = sum(_cost_in(p, currency) for group in days for p in group)
         leftovers = [s.name for s in sights if not any(s in g for g in days)]
         parts = [f"That's {intent.days} day{'s' if intent.days > 1 else ''} in {city}"]
         if total:
-            parts.append(f", about {_money(total, currency)} per person in entry fees and food stops")
+            parts.append(f", about {money(total, currency)} per person in entry fees and food stops")
         text = "".join(parts) + "."
         if currency != "EUR" and any(p.cost_eur for g in days for p in g):
             text += " (Costs converted from euros at approximate offline rates.)"
@@ -273,9 +254,9 @@ class OfflinePlanner:
         if limit > 0:
             spent = conv.trip.budget.spent if conv.trip else 0.0
             if spent > limit:
-                text += f" That puts the trip **over budget**: {_money(spent, currency)} of {_money(limit, currency)}."
+                text += f" That puts the trip **over budget**: {money(spent, currency)} of {money(limit, currency)}."
             else:
-                text += f" The budget has {_money(limit - spent, currency)} left."
+                text += f" The budget has {money(limit - spent, currency)} left."
         if leftovers:
             text += f" If you have more time: {', '.join(leftovers[:4])}."
         text += " Drag stops around on the board to change anything."
@@ -348,8 +329,8 @@ class OfflinePlanner:
             return _Step(text=f"I couldn't change the budget: {result['error']}")
         currency = result.get("currency", "EUR")
         limit, spent = float(result.get("limit", 0)), float(result.get("spent", 0))
-        text = f"The budget is now **{_money(limit, currency)}**; {_money(spent, currency)} is planned so far"
-        text += f", so {_money(limit - spent, currency)} is left." if spent <= limit else f": that is {_money(spent - limit, currency)} **over**."
+        text = f"The budget is now **{money(limit, currency)}**; {money(spent, currency)} is planned so far"
+        text += f", so {money(limit - spent, currency)} is left." if spent <= limit else f": that is {money(spent - limit, currency)} **over**."
         return _Step(text=text)
 
     def _currency(self, intent: I.SetCurrency, conv: _Conversation) -> _Step:
@@ -436,7 +417,7 @@ def _nearest_first(places: list[Place]) -> list[Place]:
     route = [remaining.pop(0)]
     while remaining:
         here = (route[-1].lat, route[-1].lon)
-        nxt = min(remaining, key=lambda p: _distance_km(here, (p.lat, p.lon)))
+        nxt = min(remaining, key=lambda p: distance_km(here, (p.lat, p.lon)))
         remaining.remove(nxt)
         route.append(nxt)
     return route
@@ -463,11 +444,11 @@ def _schedule(places: list[Place]) -> list[tuple[Place, int]]:
 
 
 def _find_stop(trip: TripSnapshot, name: str) -> Stop | None:
-    wanted = _fold(name)
-    exact = [s for s in trip.stops if _fold(s.name) == wanted]
+    wanted = fold(name)
+    exact = [s for s in trip.stops if fold(s.name) == wanted]
     if exact:
         return exact[0]
-    partial = [s for s in trip.stops if wanted in _fold(s.name) or _fold(s.name) in wanted]
+    partial = [s for s in trip.stops if wanted in fold(s.name) or fold(s.name) in wanted]
     return partial[0] if partial else None
 
 
@@ -479,21 +460,21 @@ def _cost_report(trip: TripSnapshot | None) -> str:
         return "Nothing is planned yet, so nothing is spent. Ask me to plan a few days somewhere!"
     cur = trip.meta.currency
     b = trip.budget
-    lines = [f"So far the plan costs **{_money(b.spent, cur)}** per person."]
+    lines = [f"So far the plan costs **{money(b.spent, cur)}** per person."]
     for i, day in enumerate(trip.days, start=1):
         amount = b.by_day.get(day.id, 0.0)
         if amount:
-            lines.append(f"- Day {i}{' — ' + day.title if day.title else ''}: {_money(amount, cur)}")
+            lines.append(f"- Day {i}{' — ' + day.title if day.title else ''}: {money(amount, cur)}")
     if b.by_day.get(""):
-        lines.append(f"- Unscheduled: {_money(b.by_day[''], cur)}")
-    cats = ", ".join(f"{c} {_money(v, cur)}" for c, v in sorted(b.by_category.items(), key=lambda kv: -kv[1]) if v)
+        lines.append(f"- Unscheduled: {money(b.by_day[''], cur)}")
+    cats = ", ".join(f"{c} {money(v, cur)}" for c, v in sorted(b.by_category.items(), key=lambda kv: -kv[1]) if v)
     if cats:
         lines.append(f"\nBy category: {cats}.")
     if b.limit > 0:
         if b.over:
-            lines.append(f"That is **{_money(b.spent - b.limit, cur)} over** the budget of {_money(b.limit, cur)}.")
+            lines.append(f"That is **{money(b.spent - b.limit, cur)} over** the budget of {money(b.limit, cur)}.")
         else:
-            lines.append(f"The budget is {_money(b.limit, cur)}, so {_money(b.remaining, cur)} is left.")
+            lines.append(f"The budget is {money(b.limit, cur)}, so {money(b.remaining, cur)} is left.")
     else:
         lines.append("No budget is set yet: say \"set the budget to 800\" to add one.")
     return "\n".join(lines)
