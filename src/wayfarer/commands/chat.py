@@ -144,7 +144,7 @@ def _fail(message: str) -> int:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        TripLink.parse(args.link)
+        TripLink.parse(args.link).role  # also reads the token: a mangled one is caught here
     except ValueError as exc:
         return _fail(str(exc))
     person = terminal_person(args.name)
