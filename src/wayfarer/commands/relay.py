@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         anyio.run(_serve_until_signalled, config)
     except OSError as exc:
-        print(f"wayfarer relay: {exc.strerror or exc}", file=sys.stderr)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"wayfarer relay: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
     return 0
 

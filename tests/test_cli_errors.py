@@ -1,4 +1,4 @@
-"""`wayfarer chat` and `wayfarer agent`: bad input gives one readable line and a non-zero exit."""
+"""`wayfarer chat`, `agent` and `relay`: bad input gives one readable line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -50,3 +50,10 @@ def test_agent_refuses_a_bad_trip_id_and_a_missing_api_key(capsys, monkeypatch) 
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     code, _, err = run(capsys, "agent", "--relay", "ws://127.0.0.1:9", "--key", "k", "--model", "anthropic")
     assert code == 2 and "ANTHROPIC_API_KEY" in err
+
+
+def test_relay_says_which_data_folder_it_cannot_use(capsys, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = run(capsys, "relay", "--port", "0", "--data", str(blocker / "relay"))
+    assert code == 1 and str(blocker) in err and "Traceback" not in err
