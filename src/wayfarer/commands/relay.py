@@ -12,6 +12,7 @@ from pathlib import Path
 import anyio
 
 from wayfarer.paths import embedded_relay_dir
+from wayfarer.sync.cluster import ClusterError, ClusterRelay
 from wayfarer.sync.relay import Fix, Relay, RelayConfig
 from wayfarer.sync.relay.config import MiB
 
@@ -44,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--compression", action="store_true", help="offer per-message deflate (more memory per peer, fewer bytes)"
     )
+    parser.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="share every trip with other relays through this Redis (redis://host:port/db); "
+        "without it, one self-contained relay",
+    )
     parser.set_defaults(func=run)
 
 
@@ -69,17 +77,21 @@ def run(args: argparse.Namespace) -> int:
     if stock:
         log.warning("running with the library's behaviour for: %s (regression tests only)", ", ".join(sorted(stock)))
     try:
-        anyio.run(_serve_until_signalled, config)
+        relay = Relay(config) if args.redis is None else ClusterRelay(config, args.redis)
+        anyio.run(_serve_until_signalled, relay)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"wayfarer relay: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
+    except ClusterError as exc:
+        print(f"wayfarer relay: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
-async def _serve_until_signalled(config: RelayConfig) -> None:
+async def _serve_until_signalled(relay: Relay) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async with Relay(config) as relay:
+        async with relay:
             print(f"Wayfarer relay listening on {relay.url}", flush=True)
             async for signum in signals:
                 log.info("received %s: storing every trip and stopping", signal.Signals(signum).name)

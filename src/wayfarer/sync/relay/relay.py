@@ -54,7 +54,7 @@ class Relay:
         self.config.rooms_dir.mkdir(parents=True, exist_ok=True)
         async with AsyncExitStack() as stack:
             self._socket = stack.enter_context(_listening_socket(self.config.host, self.config.port))
-            self.server = await stack.enter_async_context(TripServer(self.config))
+            self.server = await stack.enter_async_context(self._make_server())
             self._http = _http_server(self.config, TokenGate(RelayApp(self.server, self.config), self.key))
             await self._http.startup(sockets=[self._socket])
             tg = await stack.enter_async_context(anyio.create_task_group())
@@ -69,6 +69,10 @@ class Relay:
     ) -> None:
         await self._stack.__aexit__(exc_type, exc, tb)
         log.info("relay stopped; every trip is stored")
+
+    def _make_server(self) -> TripServer:
+        """The rooms this relay serves (a subclass hook: the cluster relay's rooms use Redis)."""
+        return TripServer(self.config)
 
     async def _stop_http(self) -> None:
         """Stop accepting, close every connection (code 1012), wait for their handlers."""

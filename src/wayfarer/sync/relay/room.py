@@ -79,10 +79,7 @@ class TripRoom(YRoom):
         if self.unloading:
             channel.close(CLOSE_TRY_AGAIN, "the trip was being unloaded; reconnect")
             return
-        acks = AckResponder(channel, self.ydoc, self.store, durable=self._config.uses_fix(Fix.DURABLE_ACK))
-        channel.inbound = self._checks_for(channel, acks)
-        channel.pace = self.store.wait_for_capacity
-        channel.start_soon(acks.answer_forever)
+        self._attach(channel)
         if self.presence is not None:
             self.presence.greet(channel)
         try:
@@ -90,6 +87,13 @@ class TripRoom(YRoom):
         finally:
             if self.presence is not None:
                 self.presence.farewell(channel)
+
+    def _attach(self, channel: PeerConnection) -> None:
+        """Install the checks on what `channel` sends, its pacing and its ACK replies."""
+        acks = AckResponder(channel, self.ydoc, self.store, durable=self._config.uses_fix(Fix.DURABLE_ACK))
+        channel.inbound = self._checks_for(channel, acks)
+        channel.pace = self.store.wait_for_capacity
+        channel.start_soon(acks.answer_forever)
 
     async def _broadcast_updates(self) -> None:
         """Send every document update to every peer, draining all that is pending at once.
@@ -117,7 +121,7 @@ class TripRoom(YRoom):
             if isinstance(client, PeerConnection):
                 client.enqueue(message)
 
-    def _checks_for(self, connection: PeerConnection, acks: AckResponder) -> list[InboundCheck]:
+    def _checks_for(self, connection: PeerConnection, acks: InboundCheck) -> list[InboundCheck]:
         checks: list[InboundCheck] = []
         if not connection.claims.can_edit:
             checks.append(ViewerGate(connection))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -15,7 +17,7 @@ from wayfarer.sync.relay.acks import CLOSE_STORE_FAILED
 from wayfarer.sync.relay.config import Fix, RelayConfig
 from wayfarer.sync.relay.peer import CLOSE_GOING_AWAY, PeerConnection
 from wayfarer.sync.relay.room import TripRoom
-from wayfarer.sync.relay.storage import open_room_store
+from wayfarer.sync.relay.storage import RoomStore, open_room_store
 from wayfarer.sync.updatelog import StoreError
 
 log = logging.getLogger("wayfarer.relay")
@@ -179,9 +181,10 @@ class TripServer(WebsocketServer):
 
         path = self.config.rooms_dir / f"{trip_id}.sqlite"
         try:
-            async with open_room_store(path, trip_id, self.config.compact_after_rows, on_store_failure) as store:
-                room = TripRoom(trip_id, store, self.config)
-                room.load(await store.load())
+            async with (
+                open_room_store(path, trip_id, self.config.compact_after_rows, on_store_failure) as store,
+                self._open_room(trip_id, store) as room,
+            ):
                 async with anyio.create_task_group() as tg:
                     await tg.start(room.start)
                     await room.ydoc_observed.wait()
@@ -207,6 +210,13 @@ class TripServer(WebsocketServer):
         finally:
             if room is not None:
                 self._request_unload(room, CLOSE_STORE_FAILED, "the relay failed to serve this trip")
+
+    @asynccontextmanager
+    async def _open_room(self, trip_id: str, store: RoomStore) -> AsyncIterator[TripRoom]:
+        """The trip's room, filled from `store`, for as long as it is served (a subclass hook)."""
+        room = TripRoom(trip_id, store, self.config)
+        room.load(await store.load())
+        yield room
 
     async def _unload_idle_rooms(self) -> None:
         period = max(0.1, min(self.config.idle_room_seconds / 2, 5.0))
