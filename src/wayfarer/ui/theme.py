@@ -46,6 +46,7 @@ QPushButton#primary {{ background: {ACCENT}; color: white; border: 1px solid {AC
 QPushButton#primary:hover {{ background: #364fc7; }}
 QPushButton#primary:disabled {{ background: #a5b4ec; border-color: #a5b4ec; }}
 QPushButton#danger {{ color: #c92a2a; }}
+QPushButton#danger:disabled {{ color: #adb5bd; }}
 QPushButton#stopButton {{ color: #c92a2a; border-color: #f1aeb5; font-weight: 600; }}
 QToolButton#shareButton {{ background: white; border: 1px solid #d0d5db; border-radius: 6px; padding: 5px 12px;
     font-weight: 600; }}
