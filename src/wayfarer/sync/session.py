@@ -33,11 +33,14 @@ from pycrdt import (
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from .acks import AckLedger
+from .acks import AckLedger, decode_state_vector, lacks
 from .presence import Presence
 from .protocol import ACK, AWARENESS, SYNC, ack_query, parse_ack
 
 log = logging.getLogger(__name__)
+
+
+IDLE_ACK_CHECK_S = 5.0
 
 
 class RelayProtocolError(Exception):
@@ -142,7 +145,10 @@ class RelaySession:
 
     async def _ask_for_acks(self) -> None:
         while True:
-            await self._ack_wanted.wait()
+            # Also ask now and then when nothing changed: the reply is how a quiet peer
+            # notices that it is behind the relay (see `_catch_up_if_behind`).
+            with anyio.move_on_after(IDLE_ACK_CHECK_S):
+                await self._ack_wanted.wait()
             await anyio.sleep(self._ack_interval)
             # Reset after the pause: changes made during it are covered by this query.
             self._ack_wanted = anyio.Event()
@@ -165,11 +171,25 @@ class RelaySession:
                 if state_vector is not None:
                     self._ledger.reply(request_id, state_vector)
                     self._on_acked()
+                    self._catch_up_if_behind(state_vector)
             # Other types (y-websocket's auth and awareness query) mean nothing to us.
         # pycrdt's decoder signals a truncated message with IndexError, RuntimeError or an
         # AssertionError; a corrupt update with ValueError.
         except (IndexError, RuntimeError, ValueError, AssertionError) as exc:
             raise RelayProtocolError(f"the relay sent a message this peer cannot read ({exc})") from exc
+
+    def _catch_up_if_behind(self, relay_state: bytes) -> None:
+        """Ask again for what the relay has and this document still lacks.
+
+        pycrdt 0.14 can leave an update pending for good when it arrives before the one it
+        follows (possible around a reconnect: a broadcast can overtake the resync reply).
+        The relay's acknowledged state says what it holds; when the document is behind it,
+        one more state-vector exchange brings the missing updates, and the pending one
+        with them. (A broadcast still in flight also triggers it; the extra exchange then
+        costs a few bytes and changes nothing.)
+        """
+        if lacks(decode_state_vector(self._doc.get_state()), decode_state_vector(relay_state)):
+            self._enqueue(create_sync_message(self._doc))
 
     def _handle_sync(self, message: bytes) -> None:
         step, payload = message[0], read_message(message[1:])

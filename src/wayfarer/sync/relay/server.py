@@ -15,6 +15,7 @@ from pycrdt.websocket import WebsocketServer, YRoom, exception_logger
 
 from wayfarer.sync.relay.acks import CLOSE_STORE_FAILED
 from wayfarer.sync.relay.config import Fix, RelayConfig
+from wayfarer.sync.relay.memory import release_freed_memory
 from wayfarer.sync.relay.peer import CLOSE_GOING_AWAY, PeerConnection
 from wayfarer.sync.relay.room import TripRoom
 from wayfarer.sync.relay.storage import RoomStore, open_room_store
@@ -220,11 +221,16 @@ class TripServer(WebsocketServer):
 
     async def _unload_idle_rooms(self) -> None:
         period = max(0.1, min(self.config.idle_room_seconds / 2, 5.0))
+        unloaded = False
         while True:
             await anyio.sleep(period)
+            if unloaded:  # the rooms asked to unload last time are gone by now
+                release_freed_memory()
+                unloaded = False
             now = time.monotonic()
             for room in list(self.rooms.values()):
                 idle = now - room.idle_since if isinstance(room, TripRoom) and room.holders == 0 else 0.0
                 if isinstance(room, TripRoom) and idle >= self.config.idle_room_seconds:
                     log.info("unloading trip %s: nobody connected for %.0f s", room.trip_id, idle)
                     self._request_unload(room, CLOSE_GOING_AWAY, "idle")
+                    unloaded = True
