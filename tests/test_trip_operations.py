@@ -680,3 +680,19 @@ def test_invalid_value_is_a_value_error_naming_its_field() -> None:
     error = InvalidValue("lat", "must be at most 90")
     assert isinstance(error, ValueError)
     assert (error.field, str(error)) == ("lat", "lat: must be at most 90")
+
+
+def test_the_plan_is_the_snapshot_without_chat_and_runs() -> None:
+    from dataclasses import replace
+
+    from wayfarer.trip import Person, Trip
+
+    trip = Trip()
+    trip.create("Plan only")
+    day = trip.add_day("One", date="2026-12-01")
+    trip.add_stop("Belém Tower", 38.6916, -9.2160, day=day, cost=10)
+    trip.adjust_budget(100)
+    trip.post_user_message("hello", Person("p-ana", "Ana"))
+    full = trip.snapshot()
+    assert full.chat and full.runs
+    assert trip.plan() == replace(full, chat=(), runs=())

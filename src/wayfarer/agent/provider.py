@@ -62,8 +62,8 @@ class ModelRequest:
     turns: tuple[Turn, ...]
     tools: tuple[ToolSpec, ...]
     max_tokens: int = 4096
-    # The trip as the run sees it. Remote models get it through `system`; the offline
-    # planner reads it directly.
+    # The plan as the run sees it (`Trip.plan()`: chat and runs left empty). Remote models
+    # get it through `system`; the offline planner reads it directly.
     trip: TripSnapshot | None = None
     # Who is asking (display name), for a friendly reply.
     asker_name: str = ""

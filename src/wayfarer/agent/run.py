@@ -146,10 +146,10 @@ async def execute_run(
         asker = _who(trip, run.requested_by)
         for _ in range(settings.max_model_calls):
             request = ModelRequest(
-                system=system_prompt(trip.snapshot(), today),
+                system=system_prompt(trip.plan(), today),
                 turns=tuple(turns),
                 tools=TOOL_SPECS,
-                trip=trip.snapshot(),
+                trip=trip.plan(),
                 asker_name=asker,
             )
             said: list[str] = []

@@ -120,7 +120,7 @@ def search_place(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
         raise ToolError("'query' must be a non-empty place name")
     limit = _optional(data, "limit", int, 5)
     near = None
-    snapshot = ctx.trip.snapshot()
+    snapshot = ctx.trip.plan()
     if snapshot.stops:
         near = (snapshot.stops[0].lat, snapshot.stops[0].lon)
     places = ctx.places().search(query, limit=max(1, min(limit, 10)), near=near)
@@ -148,12 +148,12 @@ def add_day(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
     date = _optional(data, "date", str, "")
     index = _optional(data, "index", int, None)
     day_id = ctx.trip.add_day(title, date=date, index=index)
-    snapshot = ctx.trip.snapshot()
+    snapshot = ctx.trip.plan()
     return {"day_id": day_id, "day": snapshot.day_number(day_id), "title": title, "date": date}
 
 
 def add_stop(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
-    snapshot = ctx.trip.snapshot()
+    snapshot = ctx.trip.plan()
     day = _resolve_day(snapshot, data.get("day", ""))
     stop_id = ctx.trip.add_stop(
         _require(data, "name"),
@@ -168,7 +168,7 @@ def add_stop(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
         notes=_optional(data, "notes", str, ""),
         added_by=ctx.agent.id,
     )
-    return _stop_summary(ctx.trip.snapshot(), stop_id)
+    return _stop_summary(ctx.trip.plan(), stop_id)
 
 
 _STOP_FIELDS = ("name", "lat", "lon", "start_time", "duration_min", "cost", "category", "notes")
@@ -180,19 +180,19 @@ def update_stop(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
     if not fields:
         raise ToolError(f"nothing to change: give at least one of {', '.join(_STOP_FIELDS)}")
     ctx.trip.update_stop(stop_id, **fields)
-    return {**_stop_summary(ctx.trip.snapshot(), stop_id), "changed": sorted(fields)}
+    return {**_stop_summary(ctx.trip.plan(), stop_id), "changed": sorted(fields)}
 
 
 def move_stop(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
     stop_id = _require(data, "stop_id")
-    day = _resolve_day(ctx.trip.snapshot(), _require(data, "day"))
+    day = _resolve_day(ctx.trip.plan(), _require(data, "day"))
     ctx.trip.move_stop(stop_id, day, _optional(data, "index", int, None))
-    return _stop_summary(ctx.trip.snapshot(), stop_id)
+    return _stop_summary(ctx.trip.plan(), stop_id)
 
 
 def remove_stop(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
     stop_id = _require(data, "stop_id")
-    before = ctx.trip.snapshot().stop(stop_id) if isinstance(stop_id, str) else None
+    before = ctx.trip.plan().stop(stop_id) if isinstance(stop_id, str) else None
     ctx.trip.delete_stop(stop_id)
     return {"removed": stop_id, "name": before.name if before else ""}
 
@@ -215,7 +215,7 @@ def set_currency(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_itinerary(ctx: ToolContext, data: dict[str, Any]) -> dict[str, Any]:
-    return itinerary_summary(ctx.trip.snapshot())
+    return itinerary_summary(ctx.trip.plan())
 
 
 def itinerary_summary(snapshot: TripSnapshot) -> dict[str, Any]:

@@ -124,6 +124,22 @@ class Trip:
     def snapshot(self) -> TripSnapshot:
         return read_snapshot(self.doc)
 
+    def plan(self) -> TripSnapshot:
+        """The plan only: meta, days, stops and budget, with `chat` and `runs` left empty.
+
+        Reading a long chat dominates a full snapshot (~0.1 s at 5,000 messages); tools and
+        prompts that only need the itinerary call this on every edit instead.
+        """
+        with self.doc.transaction():
+            r = new_reader()
+            meta = read_meta(self.doc, r)
+            days = read_days(self.doc, r)
+            stops = read_stops(self.doc, days, r)
+            limit = read_budget_limit(self.doc, r)
+        return TripSnapshot(
+            meta=meta, days=days, stops=stops, chat=(), runs=(), budget=budget_of(limit, stops), problems=tuple(r.problems)
+        )
+
     def meta(self) -> Meta:
         return read_meta(self.doc)
 
