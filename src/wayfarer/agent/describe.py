@@ -3,18 +3,9 @@ and the terminal peer. Pure: reads a recorded `ToolCall`, never the model."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from wayfarer.trip import ToolCall
-
-
-def _load(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _day(value: Any) -> str:
@@ -24,7 +15,7 @@ def _day(value: Any) -> str:
 
 
 def describe_tool_call(call: ToolCall) -> str:
-    args, result = _load(call.input), _load(call.result)
+    args, result = call.input_data, call.result_data
     if call.status == "error":
         return f"{call.name} failed: {result.get('error', 'unknown error')}"
     running = call.status == "running"

@@ -8,11 +8,10 @@ model knows what it already did.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from wayfarer.trip import Message, TripSnapshot
 
-from .provider import Block, TextBlock, ToolResultBlock, ToolUseBlock, Turn
+from .provider import TextBlock, ToolResultBlock, ToolUseBlock, Turn
 from .tools import itinerary_summary
 
 # Older history is dropped past this many messages (the itinerary itself is always
@@ -20,19 +19,11 @@ from .tools import itinerary_summary
 MAX_MESSAGES = 60
 
 
-def _input(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _assistant_turns(message: Message) -> list[Turn]:
     turns: list[Turn] = []
     calls = [c for c in message.tool_calls if c.status in ("ok", "error") and c.id]
     if calls:
-        turns.append(Turn("assistant", tuple(ToolUseBlock(c.id, c.name, _input(c.input)) for c in calls)))
+        turns.append(Turn("assistant", tuple(ToolUseBlock(c.id, c.name, c.input_data) for c in calls)))
         turns.append(
             Turn("user", tuple(ToolResultBlock(c.id, c.result or "{}", is_error=c.status == "error") for c in calls))
         )
@@ -88,6 +79,3 @@ def system_prompt(snapshot: TripSnapshot, today: str) -> str:
         f"Today is {today}. The trip right now (JSON):\n{plan}"
     )
 
-
-def blocks_text(blocks: tuple[Block, ...]) -> str:
-    return "".join(b.text for b in blocks if isinstance(b, TextBlock))

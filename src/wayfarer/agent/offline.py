@@ -10,7 +10,6 @@ streams its reasoning and reply word by word at a readable pace.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import re
 from collections.abc import AsyncGenerator, Callable, Iterable
@@ -20,6 +19,7 @@ from typing import Any
 import anyio
 
 from wayfarer.trip import Stop, TripSnapshot
+from wayfarer.trip.model import json_object
 
 from . import intents as I
 from .gazetteer import Gazetteer, Place, default_gazetteer, fold
@@ -86,11 +86,7 @@ def _conversation(request: ModelRequest) -> _Conversation:
     for turn in later:
         for block in turn.blocks:
             if isinstance(block, ToolResultBlock):
-                try:
-                    value = json.loads(block.content)
-                except ValueError:
-                    value = {}
-                results[block.tool_use_id] = value if isinstance(value, dict) else {}
+                results[block.tool_use_id] = json_object(block.content)
     phase = sum(1 for turn in later if turn.role == "assistant")
     return _Conversation(text, phase, results, request.trip, request.asker_name)
 

@@ -5,8 +5,9 @@ Nothing here knows about pycrdt; a `TripSnapshot` is built by `wayfarer.trip.rea
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
 RunStatus = Literal["queued", "running", "completed", "cancelled", "failed", "interrupted"]
@@ -31,13 +32,30 @@ class Meta:
     created_at: str
 
 
+def json_object(text: str) -> dict[str, Any]:
+    """A JSON object from text a peer wrote; {} for anything else (bad JSON, a list...)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class ToolCall:
     id: str
     name: str
-    input: str
+    input: str  # JSON text
     status: ToolStatus
-    result: str
+    result: str  # JSON text
+
+    @property
+    def input_data(self) -> dict[str, Any]:
+        return json_object(self.input)
+
+    @property
+    def result_data(self) -> dict[str, Any]:
+        return json_object(self.result)
 
 
 @dataclass(frozen=True)
