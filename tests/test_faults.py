@@ -36,7 +36,8 @@ def reply_text(trip: Trip, run_id: str) -> str:
 async def test_relay_killed_again_and_again_mid_reply_every_peer_ends_with_exactly_the_agents_text(
     relay: RelayProcess, agents, anthropic_server: AnthropicTestServer, fault_rounds: int
 ) -> None:
-    words = [f"w{i} " for i in range(100 + 60 * fault_rounds)]
+    # Long enough that every kill lands mid-reply even when restarts are slow (loaded machine).
+    words = [f"w{i} " for i in range(100 + 200 * fault_rounds)]
     anthropic_server.script(text_turn("".join(words), chunks=len(words), delay=0.02))
     created = await create_remote_trip(relay.url, relay.key, "Kill the relay")
     agents(created["id"], "--model", "anthropic", "--frame-ms", "20",
@@ -52,7 +53,7 @@ async def test_relay_killed_again_and_again_mid_reply_every_peer_ends_with_exact
         await ana_link.flush(30)
         for round_ in range(fault_rounds):
             seen = len(reply_text(ben, run_id))
-            await eventually(lambda: len(reply_text(ben, run_id)) > seen, f"reply grows before kill {round_ + 1}")
+            await eventually(lambda: len(reply_text(ben, run_id)) > seen, f"reply grows before kill {round_ + 1}", 60)
             relay.kill()
             await anyio.sleep(random.uniform(0.1, 0.4))
             await anyio.to_thread.run_sync(relay.restart)
