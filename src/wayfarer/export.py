@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
+from wayfarer.money import money
 from wayfarer.trip import Stop, TripSnapshot
 
 FORMATS = ("ics", "gpx", "geojson", "md")
@@ -131,10 +132,6 @@ def to_geojson(snapshot: TripSnapshot) -> str:
     return json.dumps({"type": "FeatureCollection", "name": snapshot.meta.title, "features": features}, ensure_ascii=False, indent=2) + "\n"
 
 
-def _money(amount: float, currency: str) -> str:
-    return f"{amount:,.2f} {currency}".replace(".00 ", " ")
-
-
 def to_markdown(snapshot: TripSnapshot) -> str:
     cur = snapshot.meta.currency
     lines = [f"# {snapshot.meta.title}", ""]
@@ -147,15 +144,15 @@ def to_markdown(snapshot: TripSnapshot) -> str:
     if snapshot.unscheduled:
         lines += ["## Unscheduled", "", *(_md_stop(s, cur) for s in snapshot.unscheduled), ""]
     b = snapshot.budget
-    lines += ["## Budget", "", f"- Planned: {_money(b.spent, cur)}"]
+    lines += ["## Budget", "", f"- Planned: {money(b.spent, cur)}"]
     if b.limit:
-        lines.append(f"- Limit: {_money(b.limit, cur)} ({'over by ' + _money(-b.remaining, cur) if b.over else _money(b.remaining, cur) + ' left'})")
+        lines.append(f"- Limit: {money(b.limit, cur)} ({'over by ' + money(-b.remaining, cur) if b.over else money(b.remaining, cur) + ' left'})")
     return "\n".join(lines) + "\n"
 
 
 def _md_stop(stop: Stop, currency: str) -> str:
     when = f"{stop.start_time} " if stop.start_time else ""
-    cost = f", {_money(stop.cost, currency)}" if stop.cost else ""
+    cost = f", {money(stop.cost, currency)}" if stop.cost else ""
     notes = f" — {stop.notes}" if stop.notes else ""
     return f"- {when}**{stop.name}** ({stop.category}, {stop.duration_min} min{cost}){notes}"
 

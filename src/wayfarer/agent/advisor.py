@@ -18,7 +18,8 @@ import anyio
 
 from wayfarer.trip import Person, Trip, TripChange, TripSnapshot
 
-from .geo import distance_km, money
+from ..money import money
+from .geo import distance_km
 
 DAY_LIMIT_MIN = 12 * 60
 FAR_KM = 50.0

@@ -1,12 +1,10 @@
-"""Distances on the globe and money in words, shared by the planner and the advisor."""
+"""Distances on the globe, shared by the planner and the advisor."""
 
 from __future__ import annotations
 
 import math
 
 EARTH_RADIUS_KM = 6371.0
-# Currencies whose amounts are written without cents.
-WHOLE_UNITS = frozenset({"JPY", "KRW", "HUF", "ARS", "CLP", "ISK", "VND", "IDR"})
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -15,9 +13,3 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
-
-def money(amount: float, currency: str) -> str:
-    """`1,234.50 EUR`, `1,200 EUR`, `15,000 JPY`: for replies in the chat."""
-    if currency in WHOLE_UNITS or round(amount, 2).is_integer():
-        return f"{amount:,.0f} {currency}"
-    return f"{amount:,.2f} {currency}"

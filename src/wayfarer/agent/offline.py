@@ -23,7 +23,8 @@ from wayfarer.trip.model import json_object
 
 from . import intents as I
 from .gazetteer import Gazetteer, Place, default_gazetteer, fold
-from .geo import distance_km, money
+from ..money import money
+from .geo import distance_km
 from .provider import (
     Finished,
     ModelEvent,
