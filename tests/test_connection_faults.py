@@ -7,13 +7,16 @@ from pathlib import Path
 
 import anyio
 import pytest
+from _frame_dropping_proxy import FrameDroppingProxy
 from _sync_peers import FAST_RETRY, PATIENCE, eventually
 from pycrdt import Doc
 from relay_process import RelayProcess
 
 from wayfarer.sync.connection import RelayConnection
+from wayfarer.sync.links import TripLink
 from wayfarer.sync.local import LocalTrip
 from wayfarer.sync.remote import fetch_snapshot
+from wayfarer.sync.session import IDLE_ACK_CHECK_S
 from wayfarer.sync.status import SyncStatus
 from wayfarer.trip import Person, Trip
 
@@ -126,3 +129,24 @@ async def test_offline_edits_survive_a_restart_of_the_peer_and_merge_both_ways(
     on_relay = await fetch_snapshot(link)
     assert on_relay.meta.title == "Offline first, renamed"
     assert {s.name for s in on_relay.stops} == {"Added online", "Added on the train"}
+
+
+async def test_a_connected_peer_that_missed_an_update_catches_up_without_reconnecting(relay: RelayProcess) -> None:
+    """An update lost on a live connection (what a pycrdt update stuck pending looks like)
+    is fetched again: the relay's answers to the idle acknowledgement queries show the
+    peer behind, and the peer asks for what it lacks, on the same connection."""
+    link = TripLink.parse(relay.link("missed-update"))
+    async with FrameDroppingProxy(relay.port) as proxy:
+        proxied = TripLink(f"ws://127.0.0.1:{proxy.port}", link.trip_id, link.token)
+        ana, ben = Trip(Doc()), Trip(Doc())
+        async with RelayConnection(ana.doc, proxied) as ana_link, RelayConnection(ben.doc, link) as ben_link:
+            await ana_link.wait_synced(PATIENCE)
+            await ben_link.wait_synced(PATIENCE)
+            statuses: list[SyncStatus] = []
+            ana_link.on_status(statuses.append)
+            proxy.drop_next_update()
+            ben.create("Lisbon")
+            await ben_link.flush(PATIENCE)
+            await eventually(lambda: proxy.dropped == 1, "the proxy swallows Ben's update")
+            await eventually(lambda: ana.is_trip and ana.snapshot() == ben.snapshot(), "Ana catches up", IDLE_ACK_CHECK_S * 4)
+            assert all(s.state != "offline" and s.state != "connecting" for s in statuses)  # never reconnected
