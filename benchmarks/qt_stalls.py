@@ -83,7 +83,8 @@ def measure(seconds: float) -> dict[str, Any]:
     def streamer(name: str, per_write: int, interval: float) -> Any:
         async def stream() -> None:
             # A new question and a new reply for each phase, so each starts from an empty
-            # reply in a chat of the same size (the cost of a refresh grows with both).
+            # reply in a chat of the same size (a refresh lays out the reply, so its cost
+            # grows with the reply; it must not grow with the chat).
             _, run_id = trip.post_user_message(f"And the {name} plan?", ANA)
             trip.claim_run(run_id, AGENT, model="offline")
             reply = trip.start_assistant_message(run_id, AGENT)

@@ -125,6 +125,21 @@ async def test_one_person_in_two_windows_shows_once(relay: RelayProcess) -> None
 
 
 @pytest.mark.anyio
+async def test_a_new_name_and_colour_reach_the_others_under_the_same_person(relay: RelayProcess) -> None:
+    link = relay.link("renamed")
+    observer_doc, ana_doc = Doc(), Doc()
+    observer, ana = Presence(observer_doc, BEN), Presence(ana_doc, ANA)
+    async with RelayConnection(observer_doc, link, presence=observer), RelayConnection(ana_doc, link, presence=ana):
+        await eventually(lambda: len(observer.people()) == 2, "Ben sees Ana")
+        ana.set_person(Person("u-ana", "Ana Sousa", "#123456"))
+        await eventually(
+            lambda: [(p.id, p.name, p.color) for p in observer.people()][0] == ("u-ana", "Ana Sousa", "#123456"),
+            "Ben sees Ana's new name and colour",
+        )
+        assert len(observer.people()) == 2 and ana.state["kind"] == "human"
+
+
+@pytest.mark.anyio
 async def test_a_peer_that_leaves_disappears_at_once(relay_factory: Callable[..., RelayProcess]) -> None:
     # A relay that does not remove the presence of closed connections by itself: only the
     # removal the leaving peer sends can make it vanish before the (long) timeout.

@@ -26,7 +26,7 @@ from wayfarer.ui.demo import run_demo
 from wayfarer.ui.event_loop import run_with_qt
 from wayfarer.ui.main_window import MainWindow
 from wayfarer.ui.relay_host import EmbeddedRelay
-from wayfarer.ui.settings import SettingsStore
+from wayfarer.ui.settings import SettingsDialog, SettingsStore
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 RUN_TIMEOUT_S = 90.0  # the offline planner writes at reading speed: a two-day plan takes seconds
@@ -82,6 +82,54 @@ def test_the_app_plans_two_days_in_lisbon_with_its_embedded_relay_and_agent(qapp
     assert ("Wayfarer", "agent") in seen["people"]  # type: ignore[operator]
     with library.open(trip_id) as local:  # the plan is on this computer's disk too
         assert len(local.trip.stops()) == seen["stops"]
+
+
+def test_new_settings_apply_to_the_trips_already_open(qapp: QApplication, qtbot: QtBot) -> None:
+    library = TripLibrary()
+    trip_id = library.create("Lisbon weekend").id
+    store = SettingsStore()
+    store.update(display_name="Ana", color="#e8590c")
+    app = WayfarerApp(qapp, store, library)
+    seen: dict[str, object] = {}
+
+    async def drive() -> None:
+        await until(lambda: trip_id in app.windows)
+        window = app.windows[trip_id]
+        await until(lambda: window.sync.text.text() == "synced")
+        trip, me = window.model.trip, window.people.me.id
+        earlier, _ = trip.post_user_message("Hello from Ana", window.people.me, ask_agent=False)
+        await until(lambda: window.chat.message_view(earlier) is not None)
+
+        app.edit_settings(window)
+        dialog = window.findChild(SettingsDialog)
+        assert dialog is not None
+        dialog.name.setText("Ana Sousa")
+        dialog.color.set_color("#2b8a3e")
+        dialog.accept()
+
+        qtbot.keyClicks(window.chat.composer, "Now with my full name")
+        qtbot.keyClick(window.chat.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        await until(lambda: any(p.id == me and p.name == "Ana Sousa" for p in window.people.people))
+        seen.update(
+            author=trip.snapshot().chat[-1].author_name,
+            presence=window.people.presence.state["user"],  # type: ignore[union-attr]
+            avatar=next(a for a in window.presence.avatars() if a.toolTip().endswith("(you)")).toolTip(),
+            earlier_color=window.chat.message_view(earlier).color.name(),  # type: ignore[union-attr]
+            saved=SettingsStore().load().display_name,
+        )
+        window.close()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.run, trip_id)
+            await drive()
+
+    run_with_qt(qapp, main)
+    assert seen["author"] == "Ana Sousa"  # new messages carry the new name
+    assert seen["presence"] == {"id": app.settings.person_id, "name": "Ana Sousa", "color": "#2b8a3e"}
+    assert seen["avatar"] == "Ana Sousa (you)"
+    assert seen["earlier_color"] == "#2b8a3e"  # my messages wear my new colour
+    assert seen["saved"] == "Ana Sousa"
 
 
 def test_a_second_wayfarer_process_joins_the_same_room(qapp: QApplication, wayfarer_home: Path) -> None:

@@ -7,12 +7,15 @@ import json
 
 import pytest
 from pycrdt import Doc
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication, QMouseEvent
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from wayfarer.sync.presence import Presence
 from wayfarer.trip import Person, Run, Trip
-from wayfarer.ui.chat_panel import ChatPanel, MessageView
+from wayfarer.ui.chat_message import MessageBlock
+from wayfarer.ui.chat_panel import ChatPanel
 from wayfarer.ui.people import PeopleModel
 from wayfarer.ui.run_status import run_status
 from wayfarer.ui.trip_model import TripModel
@@ -48,9 +51,16 @@ def test_a_streamed_token_appears_and_only_its_message_redraws(qtbot: QtBot, tri
     trip.post_user_message("Hello Ben", ANA, ask_agent=False)
     run_id, reply_id = start_reply(trip)
     panel = open_panel(qtbot, trip)
-    redrawn: list[str] = []
-    original = MessageView.show_message
-    monkeypatch.setattr(MessageView, "show_message", lambda self, m: (redrawn.append(self.message_id), original(self, m))[1])
+    qtbot.waitExposed(panel)
+    relaid: list[str] = []
+    original = MessageBlock._layout
+
+    def layout(self: MessageBlock, width: float) -> object:
+        if self._geometry is None or self._geometry.width != width:  # not the cached layout
+            relaid.append(self.message_id)
+        return original(self, width)
+
+    monkeypatch.setattr(MessageBlock, "_layout", layout)
 
     trip.stream(reply_id, text="Here is **day one**")
     trip.stream(reply_id, text=": Belém")
@@ -58,22 +68,113 @@ def test_a_streamed_token_appears_and_only_its_message_redraws(qtbot: QtBot, tri
     view = panel.message_view(reply_id)
     assert view is not None
     qtbot.waitUntil(lambda: view.text == "Here is **day one**: Belém")
-    assert "day one" in view.body.text() and view.body.textFormat() == Qt.TextFormat.MarkdownText
-    assert set(redrawn) == {reply_id}
-    assert view.status.text() == "Streaming…"
+    qtbot.waitUntil(lambda: bool(relaid))
+    body = view.document("body")
+    assert body.toPlainText() == "Here is day one: Belém"  # Markdown, rendered
+    assert body.find("day one").charFormat().fontWeight() >= QFont.Weight.Bold
+    assert view.status_text == "Streaming…"
+    assert set(relaid) == {reply_id}  # the other messages kept their layout
 
 
 def test_reasoning_is_collapsed_until_opened(qtbot: QtBot, trip: Trip) -> None:
     _, reply_id = start_reply(trip)
     panel = open_panel(qtbot, trip)
     view = panel.message_view(reply_id)
-    assert view is not None and not view.reasoning_toggle.isVisible()
+    assert view is not None and panel.view.rect_of(reply_id, "toggle") is None
+    before = panel.view.block_rect(reply_id)
 
     trip.stream(reply_id, reasoning="Two days: Belém first, then Alfama.")
-    qtbot.waitUntil(view.reasoning_toggle.isVisible)
-    assert not view.reasoning.isVisible()
-    view.reasoning_toggle.click()
-    assert view.reasoning.isVisible() and "Alfama" in view.reasoning.text()
+    qtbot.waitUntil(lambda: panel.view.rect_of(reply_id, "toggle") is not None)
+    assert not view.reasoning_open
+    closed = panel.view.block_rect(reply_id)
+    toggle = panel.view.rect_of(reply_id, "toggle")
+    assert before is not None and closed is not None and toggle is not None
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=toggle.center().toPoint())
+    opened = panel.view.block_rect(reply_id)
+    assert view.reasoning_open and "Alfama" in view.document("reasoning").toPlainText()
+    assert opened is not None and opened.height() > closed.height() > before.height()
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=toggle.center().toPoint())
+    assert not view.reasoning_open and panel.view.block_rect(reply_id).height() == closed.height()  # type: ignore[union-attr]
+
+
+def test_the_view_follows_a_streaming_reply_unless_scrolled_up(qtbot: QtBot, trip: Trip) -> None:
+    for n in range(20):
+        trip.post_user_message(f"Message {n}: what about the tiles, the trams and the custard tarts?", BEN, ask_agent=False)
+    _, reply_id = start_reply(trip)
+    panel = open_panel(qtbot, trip)
+    bar = panel.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    assert bar.value() == bar.maximum()
+
+    trip.stream(reply_id, text="Day one: Belém. " * 40)
+    qtbot.waitUntil(lambda: panel.message_view(reply_id).text.count("Belém") == 40)  # type: ignore[union-attr]
+    assert bar.value() == bar.maximum()  # stuck to the bottom as it grew
+
+    bar.setValue(0)  # the person scrolls up to read
+    before = bar.maximum()
+    trip.stream(reply_id, text="Day two: Alfama. " * 40)
+    qtbot.waitUntil(lambda: bar.maximum() > before)
+    assert bar.value() == 0  # left where they read
+
+    bar.setValue(bar.maximum())  # back at the bottom: it follows again
+    before = bar.maximum()
+    trip.stream(reply_id, text="Day three: Sintra. " * 40)
+    qtbot.waitUntil(lambda: bar.maximum() > before)
+    assert bar.value() == bar.maximum()
+
+
+def test_the_empty_chat_suggests_what_to_ask(qtbot: QtBot, trip: Trip) -> None:
+    panel = open_panel(qtbot, trip)
+    assert panel.empty.isVisible() and not panel.view.isVisible()
+    suggestion = next(b for b in panel.empty.findChildren(QPushButton) if b.text() == "Plan 2 days in Lisbon")
+    qtbot.mouseClick(suggestion, Qt.MouseButton.LeftButton)
+    assert panel.composer.toPlainText() == "Plan 2 days in Lisbon"
+
+    trip.post_user_message("Hello Ben", ANA, ask_agent=False)
+    qtbot.waitUntil(panel.view.isVisible)
+    assert not panel.empty.isVisible()
+
+
+def test_message_text_can_be_selected_and_copied(qtbot: QtBot, trip: Trip) -> None:
+    message_id, _ = trip.post_user_message("Start at **Belém Tower**, then lunch", ANA, ask_agent=False)
+    panel = open_panel(qtbot, trip)
+    qtbot.waitUntil(lambda: panel.view.rect_of(message_id, "body") is not None)
+    body = panel.view.rect_of(message_id, "body")
+    assert body is not None
+    viewport = panel.view.viewport()
+    start, end = QPoint(int(body.left()) + 1, int(body.center().y())), QPoint(int(body.right()) - 1, int(body.center().y()))
+
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseMove, QPointF(end), QPointF(viewport.mapToGlobal(end)),
+                                                 Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))  # fmt: skip
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+    assert panel.view.selected_text() == "Start at Belém Tower, then lunch"  # as shown, not the Markdown
+
+    qtbot.keyClick(panel.view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "Start at Belém Tower, then lunch"
+
+
+def test_a_link_in_a_message_opens_in_the_browser(qtbot: QtBot, trip: Trip, monkeypatch: pytest.MonkeyPatch) -> None:
+    message_id, _ = trip.post_user_message("[Visit Lisboa](https://www.visitlisboa.com/)", ANA, ask_agent=False)
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()) or True)
+    panel = open_panel(qtbot, trip)
+    qtbot.waitUntil(lambda: panel.view.rect_of(message_id, "body") is not None)
+    body = panel.view.rect_of(message_id, "body")
+    assert body is not None
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(body.left()) + 10, int(body.center().y())))
+    assert opened == ["https://www.visitlisboa.com/"]
+
+
+def test_my_messages_wear_my_new_colour(qtbot: QtBot, trip: Trip) -> None:
+    message_id, _ = trip.post_user_message("Hello Ben", ANA, ask_agent=False)
+    panel = open_panel(qtbot, trip)
+    qtbot.waitUntil(lambda: panel.message_view(message_id) is not None)
+    panel.people.set_me(Person(ANA.id, "Ana Sousa", "#2b8a3e"))
+    assert panel.message_view(message_id).color.name() == "#2b8a3e"  # type: ignore[union-attr]
+    panel.composer.setPlainText("And hello again")
+    panel.send()
+    assert trip.snapshot().chat[-1].author_name == "Ana Sousa"
 
 
 def test_tool_calls_show_as_one_line_each(qtbot: QtBot, trip: Trip) -> None:
@@ -103,6 +204,8 @@ def test_stop_writes_the_cancel_request(qtbot: QtBot, trip: Trip) -> None:
 def test_escape_in_the_message_box_stops_the_reply(qtbot: QtBot, trip: Trip) -> None:
     run_id, _ = start_reply(trip)
     panel = open_panel(qtbot, trip)
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)  # Esc is a shortcut of the active window
     qtbot.keyClick(panel.composer, Qt.Key.Key_Escape)
     assert trip.run(run_id).cancel_requested_by == ANA.id  # type: ignore[union-attr]
 
@@ -118,7 +221,7 @@ def test_ctrl_enter_posts_a_message_with_a_queued_run(qtbot: QtBot, trip: Trip) 
     assert panel.composer.toPlainText() == ""
     qtbot.waitUntil(lambda: panel.message_view(snapshot.chat[0].id) is not None)
     view = panel.message_view(snapshot.chat[0].id)
-    assert view is not None and view.status.text() == "Queued" and view.status.isVisible()
+    assert view is not None and view.status_text == "Queued"
 
 
 def test_enter_alone_does_not_send(qtbot: QtBot, trip: Trip) -> None:
@@ -163,7 +266,7 @@ def test_a_cancelled_reply_names_who_stopped_it(qtbot: QtBot, trip: Trip) -> Non
     trip.end_run(run_id, "cancelled", "Stopped by Ben")
     view = panel.message_view(reply_id)
     assert view is not None
-    qtbot.waitUntil(lambda: view.status.text() == "Cancelled by Ben")
+    qtbot.waitUntil(lambda: view.status_text == "Cancelled by Ben")
     assert not panel.stop_button.isVisible()
 
 
@@ -173,7 +276,7 @@ def test_a_failed_reply_says_why(qtbot: QtBot, trip: Trip) -> None:
     trip.end_run(run_id, "failed", "The model is overloaded; try again in a minute")
     view = panel.message_view(reply_id)
     assert view is not None
-    qtbot.waitUntil(lambda: view.status.text() == "Failed: The model is overloaded; try again in a minute")
+    qtbot.waitUntil(lambda: view.status_text == "Failed: The model is overloaded; try again in a minute")
 
 
 def test_typing_sets_presence_to_typing(qtbot: QtBot, trip: Trip) -> None:

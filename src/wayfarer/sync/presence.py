@@ -181,6 +181,11 @@ class Presence:
             raise ValueError(f"status must be one of {', '.join(ACTIVITIES)}, not {status!r}")
         self._change("status", status)
 
+    def set_person(self, person: Person) -> None:
+        """Announce a new name or colour (the person's settings changed) from now on."""
+        self.person = person
+        self._change("user", presence_state(person, kind="human", device="")["user"])
+
     def set_focus(self, day_id: str = "") -> None:
         """The day this peer is looking at ("" for none), so others can follow along."""
         if not isinstance(day_id, str):

@@ -33,7 +33,7 @@ from .relay_host import EmbeddedRelay, RelayAccess, RelayUnavailable
 from .settings import Settings, SettingsDialog, SettingsStore
 from .start_screen import StartScreen
 from .theme import apply_theme
-from .trip_session import open_session
+from .trip_session import TripSession, open_session
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class WayfarerApp:
         self.library = library
         self.settings = store.load()
         self.windows: dict[str, MainWindow] = {}
+        self.sessions: dict[str, TripSession] = {}
         self.start: StartScreen | None = None
         self.access: RelayAccess | None = None
         self.agent: AgentDaemon | None = None
@@ -140,6 +141,9 @@ class WayfarerApp:
         window: MainWindow | None = None
         try:
             async with open_session(self.library, trip_id, self.settings.person, self.access, joined=link) as session:
+                self.sessions[trip_id] = session
+                if session.people.me != self.settings.person:  # Settings were saved while it opened
+                    session.set_person(self.settings.person)
                 window = session.window(agent_label=self.agent_label)
                 closed = anyio.Event()
                 window.closed.connect(closed.set)
@@ -160,6 +164,7 @@ class WayfarerApp:
         finally:
             self._opening.discard(trip_id)
             self.windows.pop(trip_id, None)
+            self.sessions.pop(trip_id, None)
             if window is not None:
                 # Only now: until the session ended, its sync status still reached the window.
                 window.deleteLater()
@@ -206,6 +211,8 @@ class WayfarerApp:
     def _save_settings(self, settings: Settings) -> None:
         self.store.save(settings)
         self.settings = settings
+        for session in self.sessions.values():
+            session.set_person(settings.person)
 
     # ------------------------------------------------------------------ quitting
 

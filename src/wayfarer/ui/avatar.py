@@ -31,7 +31,7 @@ class Avatar(QWidget):
         self.set_person(name, color)
 
     def set_person(self, name: str, color: str) -> None:
-        self._label = AGENT_GLYPH if self._agent else initials(name)
+        self._label = avatar_label(name, agent=self._agent)
         self._color = QColor(color)
         self.update()
 
@@ -42,19 +42,34 @@ class Avatar(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         circle = QRectF(2, 2, self._size, self._size)
-        if self._ring:
-            painter.setPen(QPen(self._color, 2))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(circle.adjusted(-1, -1, 1, 1))
-            circle = circle.adjusted(2.5, 2.5, -2.5, -2.5)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self._color)
-        painter.drawEllipse(circle)
-        font = QFont(self.font())
-        font.setBold(True)
-        font.setPixelSize(max(9, int(circle.height() * (0.5 if self._agent else 0.4))))
-        painter.setFont(font)
-        painter.setPen(QColor("white"))
-        painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, self._label)
+        paint_avatar(painter, circle, self._label, self._color, font=self.font(), agent=self._agent, ring=self._ring)
+
+
+def paint_avatar(
+    painter: QPainter, circle: QRectF, label: str, color: QColor, *, font: QFont, agent: bool, ring: bool = False
+) -> None:
+    """The avatar's circle and label in `circle`: shared by the widget and by views that
+    paint many avatars themselves (the chat paints one per message)."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if ring:
+        painter.setPen(QPen(color, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(circle.adjusted(-1, -1, 1, 1))
+        circle = circle.adjusted(2.5, 2.5, -2.5, -2.5)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    painter.drawEllipse(circle)
+    bold = QFont(font)
+    bold.setBold(True)
+    bold.setPixelSize(max(9, int(circle.height() * (0.5 if agent else 0.4))))
+    painter.setFont(bold)
+    painter.setPen(QColor("white"))
+    painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, label)
+    painter.restore()
+
+
+def avatar_label(name: str, *, agent: bool) -> str:
+    """What an avatar shows: the person's initials, or the agent's glyph."""
+    return AGENT_GLYPH if agent else initials(name)

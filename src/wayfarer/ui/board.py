@@ -10,7 +10,8 @@ the document changed, like they do for anyone else's move.
 
 Editing opens a small form (`StopForm`, `DayForm`); deleting is immediate and undoable,
 with an "Undo" offered in place. Undo and redo go through `TripModel` and only ever undo
-this person's own edits.
+this person's own edits; their shortcuts work anywhere in the window (a text field that
+has the focus keeps them for its own text, see `text_keys`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .edits import apply_edit
 from .icons import icon
 from .selection import StopSelection
 from .stop_editor import DayForm, StopForm
+from .text_keys import REDO_KEYS, UNDO_KEYS
 from .trip_model import TripModel
 
 _NOTICE_MS = 8000
@@ -113,8 +115,9 @@ class ItineraryBoard(QWidget):
         )
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
-        self.undo_action = self._action("Undo", "undo", [QKeySequence("Ctrl+Z")], self.undo)
-        self.redo_action = self._action("Redo", "redo", [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")], self.redo)
+        window = Qt.ShortcutContext.WindowShortcut
+        self.undo_action = self._action("Undo", "undo", list(UNDO_KEYS), self.undo, window)
+        self.redo_action = self._action("Redo", "redo", list(REDO_KEYS), self.redo, window)
         self.delete_action = self._action("Delete", "trash", [QKeySequence.StandardKey.Delete], self.delete_selected)
         self.edit_action = self._action("Edit…", "edit", [QKeySequence("F2"), QKeySequence("Return")], self.edit_selected)
         self.add_day_button = QPushButton(icon("plus"), "Day", objectName="secondary")
@@ -149,6 +152,7 @@ class ItineraryBoard(QWidget):
         model.itinerary_changed.connect(self._on_itinerary)
         model.meta_changed.connect(lambda: self.items.set_currency(model.snapshot.meta.currency))
         model.budget_changed.connect(self._refresh_actions_later)
+        model.meta_changed.connect(self._refresh_actions_later)  # a rename is undoable too
         selection.changed.connect(self._show_selection)
 
         self._expand_days()
@@ -158,11 +162,19 @@ class ItineraryBoard(QWidget):
 
     # ------------------------------------------------------------------ layout
 
-    def _action(self, text: str, icon_name: str, keys: list[QKeySequence], slot: Callable[[], object]) -> QAction:
+    def _action(
+        self,
+        text: str,
+        icon_name: str,
+        keys: list[QKeySequence],
+        slot: Callable[[], object],
+        context: Qt.ShortcutContext = Qt.ShortcutContext.WidgetWithChildrenShortcut,
+    ) -> QAction:
+        """An action of the board; by default its keys (Delete, Return) act only while the
+        board has the focus."""
         action = QAction(icon(icon_name), text, self)
         action.setShortcuts(keys)
-        # Only while the board has focus: the chat's text box keeps its own Ctrl+Z.
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setShortcutContext(context)
         action.triggered.connect(slot)
         action.setEnabled(not self._model.read_only)
         self.addAction(action)

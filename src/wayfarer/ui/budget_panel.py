@@ -27,6 +27,7 @@ from wayfarer.trip import Budget, TripSnapshot
 
 from . import style
 from .edits import apply_edit
+from .text_keys import EscapeCancels
 from .trip_model import TripModel
 
 STEPS = (-100.0, -50.0, 50.0, 100.0)
@@ -152,6 +153,7 @@ class BudgetPanel(QWidget):
         self.limit_save = QPushButton("Set limit", objectName="primary")
         self.limit_save.clicked.connect(self._save_limit)
         self.limit_input.editingFinished.connect(self._save_limit_on_enter)
+        EscapeCancels(self.limit_input, self._cancel_limit)
         self.error = QLabel(objectName="error", wordWrap=True)
         self.error.hide()
         for button in (*self.adjust_buttons.values(), self.set_button, self.limit_save):
@@ -284,6 +286,9 @@ class BudgetPanel(QWidget):
         self.set_limit(self.limit_input.value())
         if self.error.isHidden():
             self._limit_row.hide()
+
+    def _cancel_limit(self) -> None:
+        self._limit_row.hide()
 
     def _save_limit_on_enter(self) -> None:
         # editingFinished also fires when focus leaves: only Enter in the box saves.

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -33,6 +34,7 @@ from .people import PeopleModel
 from .presence_bar import PresenceBar
 from .selection import StopSelection
 from .sync_indicator import SyncIndicator
+from .text_keys import text_keeps
 from .trip_model import TripModel
 
 ERROR_SHOWN_MS = 10_000
@@ -187,9 +189,8 @@ class MainWindow(QMainWindow):
         trip.addAction(self._action("Close window", "Ctrl+W", self.close))
         trip.addAction(self._action("Quit Wayfarer", "Ctrl+Q", self.quit_requested.emit))
         edit = bar.addMenu("&Edit")
-        # The board's own actions: their shortcuts work while the plan has focus, and the
-        # text boxes keep Ctrl+Z for their own text; a second window-wide Ctrl+Z would
-        # make the shortcut ambiguous and do nothing.
+        # The board's own actions, whose shortcuts are the window's (see `event` for the
+        # text fields); a second Ctrl+Z action here would make the key ambiguous.
         edit.addAction(self.board.undo_action)
         edit.addAction(self.board.redo_action)
         edit.addSeparator()
@@ -241,6 +242,15 @@ class MainWindow(QMainWindow):
         QGuiApplication.clipboard().setText(link)
         who = "edit this trip" if kind == "Editor" else "follow this trip without editing"
         self.show_message(f"{kind} link copied: anyone with it can {who}.")
+
+    def event(self, event: QEvent) -> bool:
+        # A key no widget claimed before the window's shortcuts get it: undo and redo in a
+        # text field are the field's, even on platforms whose fields do not use that key.
+        override = event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+        if override and text_keeps(event, QApplication.focusWidget()):  # type: ignore[arg-type]
+            event.accept()
+            return True
+        return super().event(event)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

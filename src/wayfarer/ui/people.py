@@ -72,6 +72,14 @@ class PeopleModel(QObject):
         known = next((p for p in self._people if p.id == person_id), None)
         return known.name if known is not None else None
 
+    def set_me(self, person: Person) -> None:
+        """This window's person has a new name or colour (Settings): show it here at once
+        and tell the others on the trip."""
+        self.me = person
+        if self.presence is not None:
+            self.presence.set_person(person)
+        self.changed.emit()
+
     def note_typing(self) -> None:
         """A keystroke in this window's message box."""
         self.set_activity("typing")
@@ -97,3 +105,4 @@ class PeopleModel(QObject):
         elif self._agent_absent_since is None:
             self._agent_absent_since = time.monotonic()
         self.changed.emit()
+

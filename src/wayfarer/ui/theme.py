@@ -21,6 +21,18 @@ BORDER = style.BORDER.name()
 WINDOW = style.WINDOW.name()
 PANEL = style.SURFACE.name()
 AGENT = AGENT_PRESENCE.color
+SELECTION = "#c5d0f5"
+
+# The chat paints its messages itself (`chat_message`), from these.
+ASSISTANT_BUBBLE = "#faf8fe"
+REASONING_RULE = "#e0d4f5"
+TOOL_TEXT = "#495057"
+TONE_COLORS = {  # a run status's tone: (text, background) of its chip
+    "live": (ACCENT, "#edf1fe"),
+    "muted": (MUTED, "#f1f3f5"),
+    "warn": ("#a05a00", "#fff4e0"),
+    "error": ("#c92a2a", "#fff0f0"),
+}
 
 STYLE_SHEET = f"""
 QMainWindow, QDialog {{ background: {WINDOW}; }}
@@ -59,7 +71,7 @@ QPushButton#suggestion {{ border-radius: 14px; padding: 5px 12px; color: {ACCENT
 QPushButton#suggestion:hover {{ background: #e7ecfd; }}
 QPushButton#suggestion:disabled {{ color: #adb5bd; border-color: {BORDER}; background: #f8f9fa; }}
 QLineEdit, QPlainTextEdit {{ background: white; border: 1px solid #d0d5db; border-radius: 6px;
-    padding: 4px 6px; selection-background-color: #c5d0f5; selection-color: {TEXT}; }}
+    padding: 4px 6px; selection-background-color: {SELECTION}; selection-color: {TEXT}; }}
 QLineEdit:focus, QPlainTextEdit:focus {{ border-color: {ACCENT}; }}
 QPlainTextEdit:disabled, QLineEdit:disabled {{ background: #f8f9fa; color: {MUTED}; }}
 
@@ -71,23 +83,11 @@ QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}
 QMenuBar {{ background: {PANEL}; }}
 
 #chatPanel {{ background: {PANEL}; }}
-#chatList {{ background: {PANEL}; }}
 #composerArea {{ background: {PANEL}; border-top: 1px solid {BORDER}; }}
 #composer {{ font-size: 13px; }}
 #agentChip {{ color: {AGENT}; background: #f4eefc; border-radius: 9px; padding: 2px 8px; font-size: 12px; }}
 #emptyTitle {{ font-size: 16px; font-weight: 600; }}
-#userMessage, #assistantMessage {{ border-radius: 8px; }}
-#assistantMessage {{ background: #faf8fe; }}
 #author {{ font-weight: 600; }}
-#body {{ font-size: 13px; }}
-#reasoning {{ color: {MUTED}; font-style: italic; border-left: 2px solid #e0d4f5; padding-left: 8px; }}
-#reasoningToggle {{ border: none; color: {MUTED}; font-size: 12px; padding: 0; background: transparent; }}
-#toolCall {{ color: #495057; font-size: 12px; }}
-#runStatus {{ font-size: 11px; border-radius: 8px; padding: 1px 8px; }}
-#runStatus[tone="live"] {{ color: {ACCENT}; background: #edf1fe; }}
-#runStatus[tone="muted"] {{ color: {MUTED}; background: #f1f3f5; }}
-#runStatus[tone="warn"] {{ color: #a05a00; background: #fff4e0; }}
-#runStatus[tone="error"] {{ color: #c92a2a; background: #fff0f0; }}
 #queueBar {{ background: #fff8e6; border: 1px solid #ffe3a3; border-radius: 6px; }}
 
 #presenceStatus {{ color: {MUTED}; font-size: 12px; }}

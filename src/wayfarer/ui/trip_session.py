@@ -45,6 +45,12 @@ class TripSession:
             self._cleanups.append(self.connection.on_status(window.show_sync))
         return window
 
+    def set_person(self, person: Person) -> None:
+        """This person renamed themselves or chose another colour: their next messages and
+        edits carry it, and the others see it in their presence at once."""
+        self.model.me = person
+        self.people.set_me(person)
+
     def close(self) -> None:
         for cleanup in self._cleanups:
             cleanup()
