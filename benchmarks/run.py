@@ -36,7 +36,7 @@ import anyio
 import _profile
 from _harness import JS_DIR, LARGE, QUICK, Bench, Figure, Options, ensure_node_modules, say, scratch, table
 
-WORKLOADS = ("latency", "fanout", "catchup", "wire_bytes", "open_trip", "qt_stalls", "memory")
+WORKLOADS = ("latency", "fanout", "catchup", "wire_bytes", "open_trip", "qt_stalls", "memory", "cluster")
 # Those that stream through the shared Wayfarer relay (what --profile-relay samples).
 USES_SHARED_RELAY = ("latency", "fanout", "catchup", "wire_bytes")
 

@@ -15,8 +15,8 @@ SYSTEM_PACKAGES=(
   xvfb xauth libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-glx0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0
   libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0
-  # the relay cluster's tests start their own Redis (issue 9)
-  redis-server
+  # the relay cluster's tests start their own Redis and PostgreSQL (issue 9)
+  redis-server postgresql
 )
 
 missing=()

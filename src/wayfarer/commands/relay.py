@@ -11,6 +11,7 @@ from pathlib import Path
 
 import anyio
 
+from wayfarer.commands.relay_cluster import add_cluster_arguments, cluster_options, cluster_problem, run_worker
 from wayfarer.paths import embedded_relay_dir
 from wayfarer.sync.cluster import ClusterError, ClusterRelay
 from wayfarer.sync.relay import Fix, Relay, RelayConfig
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="share every trip with other relays through this Redis (redis://host:port/db); "
         "without it, one self-contained relay",
     )
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -61,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"wayfarer relay: {STOCK_ENV}: {exc}", file=sys.stderr)
         return 2
+    problem = cluster_problem(args)
+    if problem is not None:
+        print(f"wayfarer relay: {problem}", file=sys.stderr)
+        return 2
+    if args.role == "worker":
+        return run_worker(args, args.data or embedded_relay_dir())
     config = RelayConfig(
         data_dir=args.data or embedded_relay_dir(),
         host=args.host,
@@ -77,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if stock:
         log.warning("running with the library's behaviour for: %s (regression tests only)", ", ".join(sorted(stock)))
     try:
-        relay = Relay(config) if args.redis is None else ClusterRelay(config, args.redis)
+        relay = Relay(config) if args.redis is None else ClusterRelay(config, args.redis, cluster_options(args))
         anyio.run(_serve_until_signalled, relay)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""

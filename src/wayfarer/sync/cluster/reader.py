@@ -12,20 +12,21 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.typing import KeyT, StreamIdT
 
+from wayfarer.sync.cluster.poison import PoisonEntry, Quarantine
 from wayfarer.sync.cluster.redis_log import (
-    UPDATE_FIELD,
     StreamEntry,
     StreamId,
     format_stream_id,
-    parse_stream_id,
     stream_key,
 )
 
 # Entries taken per XREAD; a burst in one trip is applied in batches this large.
 BATCH: Final = 1000
 # How long one XREAD waits for news. Subscribing interrupts it, so this bounds nothing a
-# peer waits for; it only sets how often an idle relay asks Redis.
-BLOCK_MS: Final = 5000
+# peer waits for; it only sets how often an idle relay asks Redis. Well below redis-py's
+# socket timeout (5 s by default in redis-py 8): a block as long as that timeout times out
+# the read, and redis-py retries it as a failure (three times, then a warning), every time.
+BLOCK_MS: Final = 2000
 # Pause before asking again after Redis failed (it restarts, or the network blips).
 RETRY_SECONDS: Final = 0.5
 
@@ -53,13 +54,18 @@ class StreamReader:
     freshly loaded room hears its trip's next update without waiting for the block to
     time out.
 
-    Prevents one trip from stalling the others: an entry the room cannot apply calls
-    that room's `broken` (the server unloads the room; its peers reconnect) and the
-    reader moves on. Redis failures are logged and retried, never fatal to the relay.
+    Prevents one trip from stalling the others, or itself: an entry that is not a Yjs
+    update (`apply` raises `PoisonEntry`) is handed to the `Quarantine` and skipped, and
+    the room goes on with the entries after it (the policy is in `poison`); any other
+    failure of `apply` is a broken room: the reader drops its subscription and calls
+    its `broken` (the server unloads the room; its peers reconnect to a fresh load),
+    and reads on for every other room. Redis failures are logged and retried, never
+    fatal to the relay.
     """
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, quarantine: Quarantine) -> None:
         self._client = client
+        self._quarantine = quarantine
         self._subscriptions: dict[str, _Subscription] = {}
         self._changed = anyio.Event()
         self._read_scope: anyio.CancelScope | None = None
@@ -104,9 +110,11 @@ class StreamReader:
         for raw_id, fields in entries:
             if subscription is None or self._subscriptions.get(trip_id) is not subscription:
                 return  # unsubscribed while the XREAD was under way
-            entry = StreamEntry(parse_stream_id(raw_id), fields.get(UPDATE_FIELD, b""))
+            entry = StreamEntry.from_fields(raw_id, fields)
             try:
                 subscription.apply(entry)
+            except PoisonEntry as poison:
+                self._quarantine.hold(poison)
             except Exception as exc:  # noqa: BLE001 - whatever breaks one room must not stop the others
                 log.error("trip %s: stream entry %s cannot be applied: %s", trip_id, raw_id.decode(), exc)
                 self.unsubscribe(trip_id)

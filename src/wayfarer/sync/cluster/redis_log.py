@@ -26,6 +26,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # The field of a stream entry that holds one Yjs update.
 UPDATE_FIELD: Final = b"u"
+# The fields of a trim marker (see `compaction`): the newest entry id the trim removed,
+# and how many entries the stream had received, the marker included, when it was added.
+TRIMMED_FIELD: Final = b"t"
+ORDINAL_FIELD: Final = b"n"
 MIN_REDIS_VERSION: Final = (7, 0)
 # A command on a broken connection is tried again this often, backing off from 50 ms to 1 s.
 RETRIES: Final = 3
@@ -56,8 +60,29 @@ def format_stream_id(entry_id: StreamId) -> str:
 
 @dataclass(frozen=True)
 class StreamEntry:
+    """One entry of a trip's stream: a Yjs update, or a trim marker (`ordinal` set, no update).
+
+    A trim marker is what a compaction worker adds just before it trims the stream: a
+    reader that counts the entries it read can tell from it whether the trim took entries
+    it never read (`ClusterRoom.apply_entry`).
+    """
+
     entry_id: StreamId
     update: bytes
+    ordinal: int | None = None
+
+    @classmethod
+    def from_fields(cls, entry_id: bytes | str, fields: dict[bytes, bytes]) -> StreamEntry:
+        ordinal = fields.get(ORDINAL_FIELD)
+        if ordinal is not None and TRIMMED_FIELD in fields and UPDATE_FIELD not in fields:
+            return cls(parse_stream_id(entry_id), b"", int(ordinal))
+        # An entry without an update is a poison entry like any other (see `poison`): its
+        # empty update fails to decode where it is applied.
+        return cls(parse_stream_id(entry_id), fields.get(UPDATE_FIELD, b""))
+
+    @property
+    def is_trim_marker(self) -> bool:
+        return self.ordinal is not None
 
 
 def connect(url: str) -> Redis:
@@ -100,7 +125,7 @@ class TripStreams:
     async def read_all(self, trip_id: str) -> list[StreamEntry]:
         """Every entry of the trip's stream, oldest first (none for a trip never streamed)."""
         entries = await self.client.xrange(stream_key(trip_id))
-        return [StreamEntry(parse_stream_id(entry_id), fields[UPDATE_FIELD]) for entry_id, fields in entries]
+        return [StreamEntry.from_fields(entry_id, fields) for entry_id, fields in entries]
 
 
 async def check_redis_settings(client: Redis, url: str) -> None:

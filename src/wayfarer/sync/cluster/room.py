@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
+from pycrdt import Channel
 
 from wayfarer.sync.cluster.acks import StreamAckResponder
 from wayfarer.sync.cluster.appender import StreamAppender
 from wayfarer.sync.cluster.edits import EditToStream
+from wayfarer.sync.cluster.loading import LoadedTrip
+from wayfarer.sync.cluster.poison import PoisonEntry
+from wayfarer.sync.cluster.presence import ClusterPresence, RemoteClaimGuard
+from wayfarer.sync.cluster.presence_bus import PresenceBus
 from wayfarer.sync.cluster.redis_log import StreamEntry, StreamId
 from wayfarer.sync.relay.config import RelayConfig
 from wayfarer.sync.relay.peer import InboundCheck, PeerConnection
+from wayfarer.sync.relay.presence import PresenceGuard
 from wayfarer.sync.relay.room import TripRoom
 from wayfarer.sync.relay.storage import RoomStore
+
+
+class StreamGap(Exception):
+    """The trip's stream was trimmed past entries this room had not read yet."""
+
+    def __init__(self, trip_id: str, missed: int) -> None:
+        super().__init__(
+            f"trip {trip_id}: the stream was trimmed past {missed} entries this relay had not read "
+            "(it fell behind by more than the trim grace period); catching up from the store"
+        )
+        self.trip_id = trip_id
+        self.missed = missed
 
 
 class ClusterRoom(TripRoom):
@@ -23,28 +43,93 @@ class ClusterRoom(TripRoom):
     one `StreamReader` applies it back through `apply_entry`, with every other relay's
     edits, in the stream's order; the library then broadcasts it to this relay's peers.
     The document is never written to the store from here: that is the compaction
-    workers' job, so that N relays do not write the same update N times.
+    workers' job, so that N relays do not write the same update N times. Presence is
+    shared with the trip's rooms on other relays through `presence_bus` (`ClusterPresence`).
     """
 
-    def __init__(self, trip_id: str, store: RoomStore, config: RelayConfig, appender: StreamAppender) -> None:
+    def __init__(
+        self,
+        trip_id: str,
+        store: RoomStore,
+        config: RelayConfig,
+        appender: StreamAppender,
+        presence_bus: PresenceBus | None = None,
+    ) -> None:
         super().__init__(trip_id, store, config)
         self.appender = appender
         self.applied_id: StreamId = (0, 0)
+        # How many entries the trip's stream had received up to `applied_id`.
+        self.ordinal = 0
         self._applied = anyio.Event()
+        self.cluster_presence = (
+            ClusterPresence(self, self.presence, presence_bus, config.awareness_timeout_seconds)
+            if presence_bus is not None and self.presence is not None
+            else None
+        )
 
-    def load_from(self, stored: bytes | None, entries: list[StreamEntry]) -> None:
-        """Apply the stored document and the stream entries read at load; marks the room ready."""
-        if stored is not None:
-            self.ydoc.apply_update(stored)
-        for entry in entries:
-            self.apply_entry(entry)
+    def load_from(self, loaded: LoadedTrip, on_poison: Callable[[PoisonEntry], None]) -> None:
+        """Apply the stored document and the stream entries read at load (poison entries
+        skipped and handed to `on_poison`); marks the room ready."""
+        self._apply_loaded(loaded, on_poison)
         self.ready = True
 
+    def catch_up(self, loaded: LoadedTrip, on_poison: Callable[[PoisonEntry], None]) -> None:
+        """Apply the trip, read again after a `StreamGap`, into the document peers hold.
+
+        Never into a fresh document: this one's peers would then be sent a second copy of
+        what they have under new ids (duplicated content). Applied again, the store's
+        update only adds what the trim took from this room; the stream's entries already
+        applied are skipped.
+        """
+        self._apply_loaded(loaded, on_poison)
+
+    def _apply_loaded(self, loaded: LoadedTrip, on_poison: Callable[[PoisonEntry], None]) -> None:
+        if loaded.stored.update is not None:
+            self.ydoc.apply_update(loaded.stored.update)
+        for entry in loaded.entries:
+            if entry.entry_id <= self.applied_id:
+                continue
+            if entry.is_trim_marker:
+                self._mark_applied(entry.entry_id)
+                continue
+            try:
+                self._apply_update(entry)
+            except PoisonEntry as poison:
+                on_poison(poison)
+        self.ordinal = loaded.ordinal
+        self.store.document_bytes = loaded.size
+
     def apply_entry(self, entry: StreamEntry) -> None:
-        """Apply one stream entry (the reader's callback); ValueError if it cannot be decoded."""
-        self.ydoc.apply_update(entry.update)
+        """Apply one stream entry (the reader's callback).
+
+        Every entry is counted; at a trim marker whose count differs from the room's, the
+        stream was trimmed past entries this room never read (see `compaction`), and
+        `StreamGap` is raised for the server to catch the room up.
+        """
+        self.ordinal += 1
+        if entry.ordinal is not None:
+            if entry.ordinal != self.ordinal:
+                raise StreamGap(self.trip_id, entry.ordinal - self.ordinal)
+            self._mark_applied(entry.entry_id)
+            return
+        self._apply_update(entry)
+
+    def _apply_update(self, entry: StreamEntry) -> None:
+        """Apply one update entry.
+
+        An entry that is not a Yjs update raises `PoisonEntry`, after counting as applied:
+        it is skipped (see `poison`), and ACKs waiting for a later entry must not wait on it.
+        """
+        try:
+            self.ydoc.apply_update(entry.update)
+        except ValueError as exc:  # pycrdt's word for an update it cannot decode
+            self._mark_applied(entry.entry_id)
+            raise PoisonEntry(self.trip_id, entry, str(exc)) from None
         self.store.document_bytes += len(entry.update)  # keeps the size limit's estimate current
-        self.applied_id = entry.entry_id
+        self._mark_applied(entry.entry_id)
+
+    def _mark_applied(self, entry_id: StreamId) -> None:
+        self.applied_id = entry_id
         self._applied.set()
         self._applied = anyio.Event()
 
@@ -59,5 +144,17 @@ class ClusterRoom(TripRoom):
         channel.pace = self.appender.wait_for_capacity
         channel.start_soon(acks.answer_forever)
 
+    async def serve(self, channel: Channel) -> None:
+        try:
+            await super().serve(channel)
+        finally:
+            if self.cluster_presence is not None and isinstance(channel, PeerConnection):
+                self.cluster_presence.forget(channel)
+
     def _checks_for(self, connection: PeerConnection, acks: InboundCheck) -> list[InboundCheck]:
-        return [*super()._checks_for(connection, acks), EditToStream(self.appender)]
+        checks = super()._checks_for(connection, acks)
+        if self.cluster_presence is not None:
+            # Before the PresenceGuard, which would bind the connection to the id it claims.
+            at = next(i for i, check in enumerate(checks) if isinstance(check, PresenceGuard))
+            checks.insert(at, RemoteClaimGuard(connection, self.cluster_presence))
+        return [*checks, EditToStream(self.appender)]
