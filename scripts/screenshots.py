@@ -10,6 +10,7 @@ that a reply can be caught mid-stream) and two people, Ana and Ben, on one trip.
 - empty.png: a new trip's window before anyone asked anything;
 - main.png: Ana's window while the agent streams "Plan 2 days in Lisbon" (Ben is typing);
 - planned.png: the same window once the plan is done;
+- editing.png: a stop of that plan edited in place on the board;
 - demo-two-windows.png: Ana's and Ben's windows side by side.
 """
 
@@ -129,6 +130,12 @@ async def trip_windows(qt: QApplication, home: Path, out: Path) -> None:
                 await until(lambda: ana_window.presence.status.text() == "")
                 await settle(0.8)
                 save(ana_window, out / "planned.png")
+                editor = ana_window.board.edit_stop(trip.snapshot().stops[1].id)
+                assert editor is not None
+                editor.notes.setText("Book the cloister ticket online")
+                await settle()
+                save(ana_window, out / "editing.png")
+                editor.cancel_requested.emit()
                 for window in (ana_window, ben_window):
                     window.resize(1100, 760)
                 await settle()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -12,9 +13,10 @@ from pathlib import Path
 import anyio
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
+from anthropic_server import AnthropicTestServer, text_turn
 from wayfarer import paths
 from wayfarer.sync.connection import RelayConnection
 from wayfarer.sync.library import TripLibrary
@@ -132,11 +134,121 @@ def test_new_settings_apply_to_the_trips_already_open(qapp: QApplication, qtbot:
     assert seen["saved"] == "Ana Sousa"
 
 
+def test_the_api_key_in_settings_reaches_the_agent_and_is_never_shown_or_logged(
+    qapp: QApplication,
+    anthropic_server: AnthropicTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "sk-ant-api03-wayfarer-test-secret"
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", anthropic_server.base_url)
+    anthropic_server.script(text_turn("Lisbon it is!", chunks=3))
+    store = SettingsStore()
+    store.update(api_key=secret)
+    library = TripLibrary()
+    trip_id = library.create("Lisbon weekend").id
+    app = WayfarerApp(qapp, store, library)
+    seen: dict[str, object] = {}
+
+    async def drive() -> None:
+        await until(lambda: trip_id in app.windows)
+        window = app.windows[trip_id]
+        await until(lambda: window.sync.text.text() == "synced")
+        window.chat.composer.setPlainText("Plan 2 days in Lisbon")
+        window.chat.send()
+        trip = window.model.trip
+        await until(lambda: bool(trip.runs()) and not trip.runs()[0].is_live, RUN_TIMEOUT_S)
+        app.edit_settings(window)
+        dialog = window.findChild(SettingsDialog)
+        assert dialog is not None
+        seen.update(
+            run=trip.runs()[0].status,
+            reply=trip.snapshot().chat[-1].text,
+            echo=dialog.api_key.echoMode(),
+            shown=dialog.api_key.displayText(),
+        )
+        dialog.reject()
+        window.close()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.run, trip_id)
+            await drive()
+
+    run_with_qt(qapp, main)
+    assert (seen["run"], seen["reply"]) == ("completed", "Lisbon it is!")
+    assert anthropic_server.requests[0].api_key == secret  # the agent used the key from Settings
+    assert seen["echo"] == QLineEdit.EchoMode.Password and secret not in str(seen["shown"])
+    assert caplog.records and not any(secret in record.getMessage() for record in caplog.records)
+
+
+def test_settings_saved_by_another_wayfarer_process_reach_the_trips_open_here(
+    qapp: QApplication, wayfarer_home: Path
+) -> None:
+    library = TripLibrary()
+    trip_id = library.create("Lisbon weekend").id
+    store = SettingsStore()
+    store.update(display_name="Ana", color="#e8590c")
+    app = WayfarerApp(qapp, store, library)
+    seen: dict[str, object] = {}
+
+    async def drive() -> None:
+        await until(lambda: trip_id in app.windows)
+        window = app.windows[trip_id]
+        await until(lambda: window.sync.text.text() == "synced")
+        me = window.people.me.id
+        earlier, _ = window.model.trip.post_user_message("Hello from Ana", window.people.me, ask_agent=False)
+        await until(lambda: window.chat.message_view(earlier) is not None)
+
+        # Ana renames herself in the Settings of her other Wayfarer window (another process).
+        await anyio.to_thread.run_sync(_save_settings_in_another_process, wayfarer_home)
+        await until(lambda: any(p.id == me and p.name == "Ana Sousa" for p in window.people.people))
+        seen.update(
+            presence=window.people.presence.state["user"],  # type: ignore[union-attr]
+            avatar=next(a for a in window.presence.avatars() if a.toolTip().endswith("(you)")).toolTip(),
+            earlier_color=window.chat.message_view(earlier).color.name(),  # type: ignore[union-attr]
+            settings=(app.settings.display_name, app.settings.person_id),
+        )
+        window.chat.composer.setPlainText("Now with my full name")
+        window.chat.send()
+        seen["author"] = window.model.trip.snapshot().chat[-1].author_name
+        window.close()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.run, trip_id)
+            await drive()
+
+    run_with_qt(qapp, main)
+    person_id = store.load().person_id
+    assert seen["presence"] == {"id": person_id, "name": "Ana Sousa", "color": "#2b8a3e"}
+    assert seen["avatar"] == "Ana Sousa (you)"
+    assert seen["earlier_color"] == "#2b8a3e"
+    assert seen["settings"] == ("Ana Sousa", person_id)
+    assert seen["author"] == "Ana Sousa"
+
+
+def _save_settings_in_another_process(home: Path) -> None:
+    """What the Settings dialog of another `wayfarer` process of this user does on Save."""
+    code = (
+        "import dataclasses\n"
+        "from wayfarer.ui.settings import SettingsStore\n"
+        "store = SettingsStore()\n"
+        "store.save(dataclasses.replace(store.load(), display_name='Ana Sousa', color='#2b8a3e'))\n"
+    )
+    env = dict(os.environ, WAYFARER_HOME=str(home))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+
+
 def test_a_second_wayfarer_process_joins_the_same_room(qapp: QApplication, wayfarer_home: Path) -> None:
     library = TripLibrary()
     trip_id = library.create("Lisbon weekend").id
     app = WayfarerApp(qapp, SettingsStore(), library)
     windows: list[int] = []
+    exits: list[int | None] = []
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
@@ -148,13 +260,19 @@ def test_a_second_wayfarer_process_joins_the_same_room(qapp: QApplication, wayfa
             try:
                 await until(lambda: any(p.id == me and p.windows == 2 for p in window.people.people), 60)
                 windows.append(len(window.presence.avatars()))
+                child.send_signal(signal.SIGINT)  # Ctrl+C in the terminal that started it
+                # It quits as on Ctrl+Q: leaves the room at once (not after the presence timeout).
+                await until(lambda: any(p.id == me and p.windows == 1 for p in window.people.people), 10)
+                exits.append(await anyio.to_thread.run_sync(lambda: child.wait(20)))
             finally:
-                child.send_signal(signal.SIGTERM)
-                child.wait()
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
             window.close()
 
     run_with_qt(qapp, main)
     assert windows == [2]  # me (two windows, two processes) and the agent
+    assert exits == [0]
 
 
 def _start_app_process(home: Path, trip_id: str) -> subprocess.Popen[bytes]:
@@ -213,6 +331,25 @@ def test_the_embedded_relay_keeps_its_address_across_restarts(qapp: QApplication
 
     first = run_with_qt(qapp, host_once)
     assert run_with_qt(qapp, host_once) == first  # so links handed out earlier keep working
+
+
+def test_wayfarer_reopens_the_last_trip_else_shows_the_start_screen(qapp: QApplication) -> None:
+    library = TripLibrary()
+    shown: list[tuple[list[str], bool]] = []
+
+    async def start_once() -> None:
+        app = WayfarerApp(qapp, SettingsStore(), library)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.run)
+            await until(lambda: bool(app.windows) or (app.start is not None and app.start.isVisible()))
+            shown.append((list(app.windows), app.start is not None and app.start.isVisible()))
+            app.quit()
+
+    run_with_qt(qapp, start_once)  # first start: nothing to reopen
+    trip_id = library.create("Lisbon weekend").id
+    SettingsStore().update(last_trip=trip_id)
+    run_with_qt(qapp, start_once)
+    assert shown == [([], True), ([trip_id], False)]
 
 
 def test_a_bad_link_on_the_command_line_opens_the_start_screen_with_the_reason(qapp: QApplication) -> None:

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
 from wayfarer.trip import Trip
 from wayfarer.ui.board import ItineraryBoard
+from wayfarer.ui.board_editor import StopCardEditor
 from wayfarer.ui.board_items import Role
 from wayfarer.ui.selection import StopSelection
 from wayfarer.ui.stop_editor import StopForm
@@ -216,9 +217,119 @@ def test_a_drop_through_the_view_lands_where_the_indicator_was(
 
 
 def open_form(board: ItineraryBoard, stop_id: str) -> StopForm:
-    form = board.edit_stop(stop_id)
+    form = board.edit_stop_details(stop_id)
     assert isinstance(form, StopForm) and form.isVisible()
     return form
+
+
+def open_card(qtbot: QtBot, board: ItineraryBoard, stop_id: str) -> StopCardEditor:
+    """Double-click a stop's card, as a person does: its fields open in place."""
+    tree = board.tree
+    card = tree.visualRect(board.items.index_of_stop(stop_id))
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=card.center())  # a double-click's first click
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=card.center())
+    editor = board.delegate.editor
+    assert isinstance(editor, StopCardEditor) and editor.isVisible() and editor.stop_id == stop_id
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is editor.name)
+    return editor
+
+
+def test_a_stop_is_edited_in_place_on_its_card(qtbot: QtBot, board: ItineraryBoard, trip: Trip, plan: Lisbon) -> None:
+    card = board.tree.visualRect(board.items.index_of_stop(plan.cathedral))
+    editor = open_card(qtbot, board, plan.cathedral)
+    qtbot.waitUntil(lambda: editor.height() > card.height())  # the card's row makes room for its fields
+    assert editor.geometry().top() == card.top()
+
+    editor.name.selectAll()
+    editor.name.insert("Sé de Lisboa")  # typed (QTest types ASCII only)
+    editor.start_time.setText("12:15")
+    editor.duration.setValue(60)
+    editor.cost.setValue(6.5)
+    editor.category.setCurrentIndex(editor.category.findData("activity"))
+    editor.notes.setText("Cloister ticket at the side door")
+    qtbot.keyClick(editor.name, Qt.Key.Key_Return)
+
+    stop = trip.snapshot().stop(plan.cathedral)
+    assert stop is not None
+    assert (stop.name, stop.start_time, stop.duration_min, stop.cost, stop.category, stop.notes) == (
+        "Sé de Lisboa", "12:15", 60, 6.5, "activity", "Cloister ticket at the side door",
+    )  # fmt: skip
+    assert board.delegate.editor is None and not editor.isVisible()
+    qtbot.waitUntil(board.undo_action.isEnabled)
+    board.undo()  # one edit, one undo
+    assert trip.snapshot().stop(plan.cathedral).name == "Lisbon Cathedral"  # type: ignore[union-attr]
+    assert trip.snapshot().stop(plan.cathedral).cost == 5  # type: ignore[union-attr]
+
+
+def test_the_card_follows_what_someone_else_changes_and_keeps_what_i_typed(
+    qtbot: QtBot, board: ItineraryBoard, trip: Trip, plan: Lisbon
+) -> None:
+    editor = open_card(qtbot, board, plan.cathedral)
+    editor.name.setText("Sé de Lisboa")
+    other = peer_of(trip)
+    other.update_stop(plan.cathedral, name="Sé Catedral", notes="Closed on Mondays")
+    sync(trip, other)
+    assert (editor.name.text(), editor.notes.text()) == ("Sé de Lisboa", "Closed on Mondays")
+
+    qtbot.keyClick(editor.notes, Qt.Key.Key_Enter)
+    stop = trip.snapshot().stop(plan.cathedral)
+    assert stop is not None and (stop.name, stop.notes) == ("Sé de Lisboa", "Closed on Mondays")
+
+
+def test_a_refused_value_keeps_the_card_open_with_everything_typed(
+    qtbot: QtBot, board: ItineraryBoard, trip: Trip, plan: Lisbon
+) -> None:
+    before = trip.doc.get_state()
+    editor = open_card(qtbot, board, plan.cathedral)
+    editor.name.setText("Sé de Lisboa")
+    editor.start_time.setText("25:99")
+    qtbot.keyClick(editor.name, Qt.Key.Key_Return)
+
+    assert board.delegate.editor is editor and editor.isVisible()
+    assert editor.error.text().startswith("Start time: must be HH:MM")
+    assert editor.start_time.property("refused") is True and QApplication.focusWidget() is editor.start_time
+    assert (editor.name.text(), editor.start_time.text()) == ("Sé de Lisboa", "25:99")
+    assert trip.doc.get_state() == before  # not one write
+
+    editor.start_time.setText("12:15")
+    qtbot.keyClick(editor.start_time, Qt.Key.Key_Return)
+    assert board.delegate.editor is None
+    assert trip.snapshot().stop(plan.cathedral).start_time == "12:15"  # type: ignore[union-attr]
+
+
+def test_escape_closes_the_card_and_writes_nothing(qtbot: QtBot, board: ItineraryBoard, trip: Trip, plan: Lisbon) -> None:
+    before = trip.doc.get_state()
+    editor = open_card(qtbot, board, plan.cathedral)
+    qtbot.keyClicks(editor.name, " (closed)")
+    qtbot.keyClick(editor.name, Qt.Key.Key_Escape)
+    assert board.delegate.editor is None
+    assert trip.doc.get_state() == before
+
+
+def test_delete_in_a_card_field_edits_the_text_not_the_plan(
+    qtbot: QtBot, board: ItineraryBoard, trip: Trip, plan: Lisbon
+) -> None:
+    editor = open_card(qtbot, board, plan.cathedral)
+    editor.name.setCursorPosition(0)
+    qtbot.keyClick(editor.name, Qt.Key.Key_Delete)
+    assert editor.name.text() == "isbon Cathedral"
+    assert trip.snapshot().stop(plan.cathedral) is not None
+
+
+def test_moving_on_to_another_stop_saves_the_card(qtbot: QtBot, board: ItineraryBoard, trip: Trip, plan: Lisbon) -> None:
+    editor = open_card(qtbot, board, plan.cathedral)
+    editor.cost.setValue(6)
+    board.tree.setCurrentIndex(board.items.index_of_stop(plan.tower))
+    assert board.delegate.editor is None
+    assert trip.snapshot().stop(plan.cathedral).cost == 6  # type: ignore[union-attr]
+
+
+def test_location_opens_the_full_form_for_that_stop(qtbot: QtBot, board: ItineraryBoard, plan: Lisbon) -> None:
+    editor = open_card(qtbot, board, plan.cathedral)
+    editor.details.click()
+    form = board.findChild(StopForm)
+    assert board.delegate.editor is None
+    assert form is not None and form.isVisible() and form.location.text() == "38.70974, -9.13351"
 
 
 def test_the_form_writes_the_fields_that_were_changed(board: ItineraryBoard, trip: Trip, plan: Lisbon) -> None:
@@ -441,7 +552,16 @@ def test_a_viewer_can_look_but_not_edit(qtbot: QtBot, trip: Trip, plan: Lisbon) 
     flags = items.flags(items.index_of_stop(plan.castle))
     assert not flags & (Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled | Qt.ItemFlag.ItemIsEditable)
     assert not drop(board, items.index_of_stop(plan.castle), 0, items.index_of_day(plan.day2))
-    assert board.edit_stop(plan.castle) is None
+    assert board.edit_stop(plan.castle) is None and board.edit_stop_details(plan.castle) is None
+    board.show()
+    castle = board.tree.visualRect(items.index_of_stop(plan.castle)).center()
+    qtbot.mouseClick(board.tree.viewport(), Qt.MouseButton.LeftButton, pos=castle)
+    qtbot.mouseDClick(board.tree.viewport(), Qt.MouseButton.LeftButton, pos=castle)
+    qtbot.keyClick(board.tree, Qt.Key.Key_F2)
+    qtbot.keyClick(board.tree, Qt.Key.Key_Delete)
+    assert board.delegate.editor is None and board.findChild(StopForm) is None
+    board._context_menu(castle)  # no menu with Edit, Move to or Delete for a viewer
+    assert board.findChild(QMenu) is None
     assert board.add_stop() is None
     assert not board.add_day_button.isEnabled() and not board.add_stop_button.isEnabled()
     assert not board.delete_action.isEnabled() and not board.undo_action.isEnabled()

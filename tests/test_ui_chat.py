@@ -7,17 +7,19 @@ import json
 
 import pytest
 from pycrdt import Doc
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication, QMouseEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QAccessible, QColor, QDesktopServices, QFont, QGuiApplication, QImage, QMouseEvent, QPainter
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from wayfarer.sync.presence import Presence
 from wayfarer.trip import Person, Run, Trip
+from wayfarer.ui import chat_markdown
 from wayfarer.ui.chat_message import MessageBlock
 from wayfarer.ui.chat_panel import ChatPanel
 from wayfarer.ui.people import PeopleModel
-from wayfarer.ui.run_status import run_status
+from wayfarer.ui import run_status as run_status_module
+from wayfarer.ui.run_status import local_clock, run_status
 from wayfarer.ui.trip_model import TripModel
 
 ANA = Person("p-ana", "Ana", "#e8590c")
@@ -74,6 +76,40 @@ def test_a_streamed_token_appears_and_only_its_message_redraws(qtbot: QtBot, tri
     assert body.find("day one").charFormat().fontWeight() >= QFont.Weight.Bold
     assert view.status_text == "Streaming…"
     assert set(relaid) == {reply_id}  # the other messages kept their layout
+
+
+def test_markdown_lists_have_bullets_clear_of_their_text_and_a_modest_indent(qtbot: QtBot, trip: Trip) -> None:
+    _, reply_id = start_reply(trip)
+    panel = open_panel(qtbot, trip)
+    trip.stream(reply_id, text="Day one:\n\n- Belém Tower\n- Jerónimos\n\n```\nexport --format ics\n```")
+    qtbot.waitUntil(lambda: "ics" in panel.message_view(reply_id).text)  # type: ignore[union-attr]
+    block = panel.message_view(reply_id)
+    assert block is not None
+    body = block.document("body")
+    item = body.findBlockByNumber(1)
+    line = item.layout().lineAt(0)
+    text_x = item.layout().position().x() + line.naturalTextRect().x()
+    assert text_x == chat_markdown.INDENT  # not Qt's 40 px
+    assert item.blockFormat().topMargin() + body.findBlockByNumber(0).blockFormat().bottomMargin() > 0  # air
+
+    whole, rect = panel.view.block_rect(reply_id), panel.view.rect_of(reply_id, "body")
+    assert whole is not None and rect is not None
+    image = QImage(int(whole.width()), int(whole.height()), QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    block.paint(painter, whole.width(), QRectF(image.rect()))  # as the view paints it, at the origin
+    painter.end()
+    top = rect.top() - whole.top() + item.layout().position().y() + line.y()
+    row = range(int(top), int(top + line.height()))
+    x0 = int(rect.left() - whole.left() + text_x)
+
+    def inked(xs: range) -> bool:
+        return any(QColor(image.pixel(x, y)).lightness() < 200 for x in xs for y in row)
+
+    assert inked(range(x0 - chat_markdown.MARKER_GAP - int(chat_markdown.BULLET) - 1, x0 - chat_markdown.MARKER_GAP + 1))
+    assert not inked(range(x0 - chat_markdown.MARKER_GAP + 2, x0 - 1))  # the gap between bullet and text
+    code = chat_markdown.finish(body).code_runs  # the code block gets its shaded box
+    assert code == ((3, 3),)
 
 
 def test_reasoning_is_collapsed_until_opened(qtbot: QtBot, trip: Trip) -> None:
@@ -259,6 +295,27 @@ def test_stop_and_send_cancels_the_live_run_then_posts(qtbot: QtBot, trip: Trip)
     assert newest.status == "queued" and not newest.cancel_requested_by
 
 
+def test_a_claimed_run_thinks_until_its_first_token_then_streams(qtbot: QtBot, trip: Trip) -> None:
+    _, reply_id = start_reply(trip)
+    panel = open_panel(qtbot, trip)
+    view = panel.message_view(reply_id)
+    assert view is not None and view.status_text == "Thinking…"
+    trip.stream(reply_id, text="Day one")
+    qtbot.waitUntil(lambda: view.status_text == "Streaming…")
+
+
+def test_a_question_nobody_answers_says_the_agent_is_offline(
+    qtbot: QtBot, trip: Trip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_status_module, "AGENT_OFFLINE_AFTER_S", 0.3)  # the tick notices it
+    asked, _ = trip.post_user_message("Plan 2 days in Lisbon", ANA)
+    panel = open_panel(qtbot, trip)  # no agent in this trip's presence
+    view = panel.message_view(asked)
+    assert view is not None and view.status_text == "Queued"
+    qtbot.waitUntil(lambda: view.status_text == "Agent offline · it answers when an agent joins", timeout=3000)
+    assert panel.stop_button.isVisible()  # a queued question can still be withdrawn
+
+
 def test_a_cancelled_reply_names_who_stopped_it(qtbot: QtBot, trip: Trip) -> None:
     run_id, reply_id = start_reply(trip, asker=BEN)
     panel = open_panel(qtbot, trip)
@@ -321,3 +378,37 @@ def test_run_status_wording() -> None:
     assert line(_run(status="cancelled", cancel_requested_by=ANA.id)) == "Cancelled by Ana"
     assert line(_run(status="interrupted", end_reason="The agent shut down")) == "Interrupted · The agent shut down"
     assert line(_run(status="completed")) is None
+
+
+def test_screen_readers_find_every_message_in_the_painted_chat(qtbot: QtBot, trip: Trip) -> None:
+    asked, _ = trip.post_user_message("Plan 2 days in **Lisbon**", ANA, ask_agent=False)
+    _, reply_id = start_reply(trip)
+    panel = open_panel(qtbot, trip)
+    trip.stream(reply_id, text="Day one:\n\n- **Belém Tower**\n- Jerónimos\n\n1. Tram 15\n2. Walk")
+    qtbot.waitUntil(lambda: "Walk" in panel.message_view(reply_id).text)  # type: ignore[union-attr]
+
+    chat = QAccessible.queryAccessibleInterface(panel.view)
+    assert chat is not None and chat.role() == QAccessible.Role.List
+    assert chat.text(QAccessible.Text.Name) == "Messages" and chat.childCount() == 3
+    question, reply = chat.child(0), chat.child(2)
+    when = local_clock(trip.message(asked).created_at)  # type: ignore[union-attr]
+    assert question.role() == QAccessible.Role.ListItem and question.parent() is chat
+    assert question.text(QAccessible.Text.Name) == f"Ana, {when}: Plan 2 days in Lisbon"  # as shown, not Markdown
+    assert reply.text(QAccessible.Text.Name).endswith("Day one:\n• Belém Tower\n• Jerónimos\n1. Tram 15\n2. Walk")
+    assert reply.text(QAccessible.Text.Description) == "Streaming…; offline planner"
+    assert chat.indexOfChild(reply) == 2 and reply.state().readOnly
+
+    shown = panel.view.block_rect(reply_id)
+    assert shown is not None
+    centre = panel.view.viewport().mapToGlobal(shown.center().toPoint())
+    assert reply.rect().contains(centre) and chat.childAt(centre.x(), centre.y()) is reply
+
+    QAccessible.setActive(True)  # as when a screen reader runs: changes are announced too
+    try:
+        trip.post_user_message("Thanks!", BEN, ask_agent=False)
+        trip.stream(reply_id, text="\n\nEnjoy!")
+        qtbot.waitUntil(lambda: chat.childCount() == 4)  # the same interface follows the chat
+        qtbot.waitUntil(lambda: reply.text(QAccessible.Text.Name).endswith("Enjoy!"))
+    finally:
+        QAccessible.setActive(False)
+    assert chat.child(3).text(QAccessible.Text.Name).endswith(": Thanks!")

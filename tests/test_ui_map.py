@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QPainterPath, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -165,6 +165,35 @@ def test_zoom_buttons_and_fit(qtbot: QtBot, map_view: MapView, plan: Lisbon) -> 
     assert map_view.visible_degrees() == pytest.approx(fitted)
     map_view.zoom_in_button.click()
     assert map_view.visible_degrees() == pytest.approx(fitted / 1.5)
+
+
+def test_fit_to_trip_keeps_every_pin_clear_of_the_legend_and_the_buttons(
+    qtbot: QtBot, model: TripModel, plan: Lisbon, selection: StopSelection
+) -> None:
+    view = MapView(model, selection)
+    qtbot.addWidget(view)
+    view.resize(560, 330)  # its size in a 1400 × 900 window
+    view.show()
+    qtbot.waitExposed(view)
+    view.zoom_out_button.click()
+    view.fit_button.click()
+    overlays = [view.legend.geometry(), view.fit_button.parentWidget().geometry()]
+    for pin in view.pins.values():
+        point = view.mapFromScene(pin.pos())
+        whole_pin = QRect(point.x() - 11, point.y() - 28, 22, 30)
+        assert view.viewport().rect().contains(whole_pin)
+        assert not any(whole_pin.intersects(overlay) for overlay in overlays), pin.name
+
+
+def test_a_smaller_window_still_shows_the_whole_trip_until_the_person_takes_the_view(
+    map_view: MapView, plan: Lisbon
+) -> None:
+    map_view.resize(380, 260)
+    assert all(on_screen(map_view, pin) for pin in map_view.pins.values())
+    map_view.zoom_in_button.click()  # the person's view from now on
+    scale = map_view.transform().m11()
+    map_view.resize(760, 560)
+    assert map_view.transform().m11() == scale
 
 
 def wheel(view: MapView, at: QPoint, notches: int) -> None:

@@ -71,7 +71,7 @@ def test_escape_in_an_open_stop_form_cancels_the_form_not_the_reply(qtbot: QtBot
     stop = trip.add_stop("Belém Tower", 38.6916, -9.2160, day=trip.add_day("Belém"))
     run_id = start_reply(trip)
     window = open_window(qtbot, trip)
-    form = window.board.edit_stop(stop)
+    form = window.board.edit_stop_details(stop)
     assert form is not None
     qtbot.waitUntil(form.isActiveWindow)
     qtbot.keyClicks(focus(qtbot, form.name), " (inside)")
@@ -81,6 +81,37 @@ def test_escape_in_an_open_stop_form_cancels_the_form_not_the_reply(qtbot: QtBot
     qtbot.waitUntil(lambda: not form.isVisible())
     assert cancel_requested(trip, run_id) == ""
     assert trip.snapshot().stop(stop).name == "Belém Tower"  # type: ignore[union-attr]
+
+
+def test_escape_in_a_card_being_edited_closes_it_not_the_reply(qtbot: QtBot, trip: Trip) -> None:
+    stop = trip.add_stop("Belém Tower", 38.6916, -9.2160, day=trip.add_day("Belém"))
+    run_id = start_reply(trip)
+    window = open_window(qtbot, trip)
+    editor = window.board.edit_stop(stop)
+    assert editor is not None
+    qtbot.keyClicks(focus(qtbot, editor.name), " (inside)")
+
+    qtbot.keyClick(editor.name, Qt.Key.Key_Escape)
+
+    assert window.board.delegate.editor is None
+    assert cancel_requested(trip, run_id) == ""
+    assert trip.snapshot().stop(stop).name == "Belém Tower"  # type: ignore[union-attr]
+
+
+def test_leaving_a_card_being_edited_for_another_panel_saves_it(qtbot: QtBot, trip: Trip) -> None:
+    stop = trip.add_stop("Belem Tower", 38.6916, -9.2160, day=trip.add_day("Belém"))
+    window = open_window(qtbot, trip)
+    editor = window.board.edit_stop(stop)
+    assert editor is not None
+    editor.name.setText("Torre de Belém")
+    editor.category.showPopup()  # choosing from the list is not leaving
+    assert window.board.delegate.editor is editor
+    editor.category.hidePopup()
+
+    focus(qtbot, window.chat.composer)
+
+    assert window.board.delegate.editor is None
+    assert trip.snapshot().stop(stop).name == "Torre de Belém"  # type: ignore[union-attr]
 
 
 def test_escape_in_the_inline_budget_limit_closes_it_not_the_reply(qtbot: QtBot, trip: Trip) -> None:

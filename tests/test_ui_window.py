@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 from pycrdt import Doc
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -23,6 +23,7 @@ from wayfarer.sync.relay import Relay, RelayConfig
 from wayfarer.sync.status import SyncStatus
 from wayfarer.sync.tokens import make_token
 from wayfarer.trip import Person, Trip
+from wayfarer.ui.demo import side_by_side
 from wayfarer.ui.event_loop import run_with_qt
 from wayfarer.ui.main_window import MainWindow, ShareLinks
 from wayfarer.ui.people import PeopleModel
@@ -30,6 +31,7 @@ from wayfarer.ui.presence_bar import PresenceBar
 from wayfarer.ui.settings import Settings, SettingsDialog, SettingsStore
 from wayfarer.ui.start_screen import StartScreen
 from wayfarer.ui.trip_model import TripModel
+from wayfarer.ui.trip_session import kept_link, open_session
 
 ANA = Person("p-ana", "Ana", "#e8590c")
 BEN = Person("p-ben", "Ben", "#1c7ed6")
@@ -83,6 +85,34 @@ def test_two_windows_of_one_person_show_one_avatar_and_others_typing(qapp: QAppl
     assert status == "Ben is typing…"
 
 
+def test_the_agent_shows_what_it_is_doing_in_the_header(qapp: QApplication, qtbot: QtBot, tmp_path: Path) -> None:
+    agent = Person("agent-1", "Wayfarer", "#8e5bd8")
+
+    async def main() -> list[tuple[str, list[str]]]:
+        async with Relay(RelayConfig(data_dir=tmp_path)) as relay:
+            link = TripLink(relay.url, "lisbon", make_token(relay.key, "lisbon", "editor"))
+            docs = [Doc(), Doc()]
+            mine, theirs = Presence(docs[0], ANA), Presence(docs[1], agent, kind="agent")
+            people = PeopleModel(ANA, mine)
+            bar = PresenceBar(people)
+            qtbot.addWidget(bar)
+            seen = []
+            async with RelayConnection(docs[0], link, presence=mine), RelayConnection(docs[1], link, presence=theirs):
+                for status in ("idle", "thinking", "streaming", "idle"):
+                    theirs.set_status(status)  # type: ignore[arg-type]
+                    await _until(lambda s=status: people.agent is not None and people.agent.status == s)  # type: ignore[misc]
+                    seen.append((bar.status.text(), [a.toolTip() for a in bar.avatars()]))
+            return seen
+
+    seen = run_with_qt(qapp, main)
+    assert seen == [
+        ("", ["Ana (you)", "Wayfarer · ready"]),
+        ("Wayfarer is thinking…", ["Ana (you)", "Wayfarer · thinking…"]),
+        ("Wayfarer is writing…", ["Ana (you)", "Wayfarer · writing…"]),
+        ("", ["Ana (you)", "Wayfarer · ready"]),
+    ]
+
+
 # ---------------------------------------------------------------------- window
 
 
@@ -92,6 +122,22 @@ def test_the_window_composes_every_panel(qtbot: QtBot, trip: Trip) -> None:
     assert window.title.text() == "Lisbon weekend"
     names = {type(w).__name__ for w in (window.chat, window.board, window.map, window.budget)}
     assert names == {"ChatPanel", "ItineraryBoard", "MapView", "BudgetPanel"}
+
+
+def test_two_windows_fit_side_by_side_on_a_full_hd_screen(qtbot: QtBot, trip: Trip) -> None:
+    """As `wayfarer demo` shows Ana and Ben: 960 px each, even with a long plan and a live reply."""
+    day = trip.add_day("Avenidas Novas & Baixa, then the whole riverside to Belém")
+    trip.add_stop("Calouste Gulbenkian Museum", 38.7375, -9.1545, day=day, cost=14)
+    trip.post_user_message("Plan 2 days in Lisbon", ANA)
+    window = open_window(qtbot, trip)
+    qtbot.waitUntil(window.chat.stop_button.isVisible)
+    assert window.minimumSizeHint().width() <= 960
+
+    left, right = side_by_side(QRect(0, 0, 1920, 1080), window)
+    assert (left, right) == (QRect(0, 0, 960, 1080), QRect(960, 0, 960, 1080))
+    narrow = QRect(0, 0, 1600, 900)
+    left, right = side_by_side(narrow, window)
+    assert left.width() >= window.minimumSizeHint().width() and narrow.contains(left) and narrow.contains(right)
 
 
 def test_renaming_the_trip_in_the_header_writes_the_document(qtbot: QtBot, trip: Trip) -> None:
@@ -199,6 +245,15 @@ def test_creating_a_trip_stores_it_and_opens_it(qtbot: QtBot, library: TripLibra
         assert local.trip.meta().currency == "GBP"
 
 
+def test_open_asks_to_open_the_chosen_trip(qtbot: QtBot, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    kyoto = library.create("Kyoto in autumn").id
+    screen = open_start(qtbot, library)
+    with qtbot.waitSignal(screen.open_requested) as opened:
+        qtbot.mouseClick(screen.open_button, Qt.MouseButton.LeftButton)
+    assert opened.args == [kyoto]
+
+
 def test_deleting_asks_first(qtbot: QtBot, library: TripLibrary, monkeypatch: pytest.MonkeyPatch) -> None:
     library.root.mkdir(parents=True)
     library.create("Kyoto in autumn")
@@ -228,6 +283,45 @@ def test_joining_with_a_link_asks_to_join_it(qtbot: QtBot, library: TripLibrary)
     with qtbot.waitSignal(screen.join_requested) as joined:
         qtbot.keyClick(screen.link, Qt.Key.Key_Return)
     assert joined.args == [link]
+
+
+def test_joining_a_bad_link_keeps_what_was_pasted_to_fix_it(qtbot: QtBot, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    screen = open_start(qtbot, library)
+    pasted = "ws://127.0.0.1:8765/kyoto"  # the token got lost on the way
+    qtbot.keyClicks(screen.link, pasted)
+    qtbot.keyClick(screen.link, Qt.Key.Key_Return)
+    assert screen.join_error.text() == "That is not a usable trip link: the trip link has no token (expected ...?token=...)"
+    assert screen.link.text() == pasted
+
+
+def test_a_viewer_link_never_replaces_the_editor_link_kept_here(qapp: QApplication, library: TripLibrary) -> None:
+    library.root.mkdir(parents=True)
+    trip_id = library.create("Kyoto in autumn").id
+    editor = TripLink("ws://127.0.0.1:9", trip_id, make_token("k", trip_id, "editor"))
+    viewer = TripLink("ws://127.0.0.1:9", trip_id, make_token("k", trip_id, "viewer"))
+    library.set_link(trip_id, str(editor))
+
+    async def join(link: TripLink) -> tuple[bool, str]:
+        async with open_session(library, trip_id, ANA, None, joined=link) as session:
+            return session.model.read_only, str(session.link)
+
+    assert run_with_qt(qapp, lambda: join(viewer)) == (False, str(editor))  # still an editor
+    assert library.info(trip_id).link == str(editor)
+    other = TripLink("ws://127.0.0.1:9", "lisbon", make_token("k", "lisbon", "viewer"))
+    assert kept_link(None, other) == str(other) and kept_link(str(editor), other) == str(other)
+
+
+def test_deleting_a_trip_open_in_a_window_is_refused(qtbot: QtBot, library: TripLibrary, monkeypatch: pytest.MonkeyPatch) -> None:
+    library.root.mkdir(parents=True)
+    trip_id = library.create("Kyoto in autumn").id
+    screen = StartScreen(library, is_open=lambda tid: tid == trip_id)
+    qtbot.addWidget(screen)
+    screen.show()
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: pytest.fail("must not even ask"))
+    screen.delete_selected()
+    assert screen.titles() == ["Kyoto in autumn"]
+    assert screen.list_error.text() == "“Kyoto in autumn” is open in a window: close it first."
 
 
 # ---------------------------------------------------------------------- settings

@@ -27,10 +27,11 @@ from wayfarer.sync.library import InvalidTripId, TripLibrary
 from wayfarer.sync.links import TripLink
 from wayfarer.sync.updatelog import StoreError
 
-from .event_loop import run_with_qt
+from .event_loop import quit_on_signals, run_with_qt
 from .main_window import MainWindow
 from .relay_host import EmbeddedRelay, RelayAccess, RelayUnavailable
 from .settings import Settings, SettingsDialog, SettingsStore
+from .settings_watch import SettingsWatcher
 from .start_screen import StartScreen
 from .theme import apply_theme
 from .trip_session import TripSession, open_session
@@ -63,8 +64,19 @@ async def embedded_agent(settings: Settings, access: RelayAccess) -> AsyncIterat
         log.warning("no agent on this computer: %s", exc)
         yield None
         return
-    async with AgentDaemon(DaemonConfig(access.url, access.key), provider) as daemon:
-        yield daemon
+    try:
+        async with AgentDaemon(DaemonConfig(access.url, access.key), provider) as daemon:
+            yield daemon
+    finally:
+        await close_provider(provider)
+
+
+async def close_provider(provider: object) -> None:
+    """A provider with a connection pool (Anthropic's) closes it while the loop still runs:
+    left to the garbage collector, its streams are finalized after the loop is gone."""
+    aclose = getattr(provider, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 class WayfarerApp:
@@ -75,6 +87,9 @@ class WayfarerApp:
         self.store = store
         self.library = library
         self.settings = store.load()
+        # Another `wayfarer` process of this person may save new settings at any time.
+        self.settings_watcher = SettingsWatcher(store, self.settings)
+        self.settings_watcher.changed.connect(self._adopt)
         self.windows: dict[str, MainWindow] = {}
         self.sessions: dict[str, TripSession] = {}
         self.start: StartScreen | None = None
@@ -86,6 +101,7 @@ class WayfarerApp:
 
     async def run(self, trip: str | None = None) -> None:
         async with anyio.create_task_group() as services:
+            services.start_soon(quit_on_signals, self.quit, name="quit on signals")
             async with relay_access(self.settings, services) as access, embedded_agent(self.settings, access) as agent:
                 self.access, self.agent = access, agent
                 async with anyio.create_task_group() as sessions:
@@ -157,7 +173,7 @@ class WayfarerApp:
                 if self.start is not None:
                     self.start.hide()
                 self._hand_to_agent(session.link)
-                self.settings = self.store.update(last_trip=trip_id)
+                self._saved(self.store.update(last_trip=trip_id))
                 await closed.wait()
         except (StoreError, InvalidTripId, ValueError) as exc:
             self.show_start(f"Could not open the trip: {exc}")
@@ -210,9 +226,22 @@ class WayfarerApp:
 
     def _save_settings(self, settings: Settings) -> None:
         self.store.save(settings)
+        self._saved(settings)
+
+    def _saved(self, settings: Settings) -> None:
+        """This process wrote `settings` (read back from disk, they may also carry what
+        another process saved before)."""
+        self.settings_watcher.saved_here(settings)
+        self._adopt(settings)
+
+    def _adopt(self, settings: Settings) -> None:
+        """Use `settings` from now on; a new name or colour reaches every open trip at once
+        (the next start picks up relay, keys and model)."""
+        renamed = settings.person != self.settings.person
         self.settings = settings
-        for session in self.sessions.values():
-            session.set_person(settings.person)
+        if renamed:
+            for session in self.sessions.values():
+                session.set_person(settings.person)
 
     # ------------------------------------------------------------------ quitting
 

@@ -8,8 +8,9 @@ cards at any count of stops without a widget per stop. A drop is one `move_stop`
 `move_day` call on the trip (`ItineraryItems.dropMimeData`); the rows then move because
 the document changed, like they do for anyone else's move.
 
-Editing opens a small form (`StopForm`, `DayForm`); deleting is immediate and undoable,
-with an "Undo" offered in place. Undo and redo go through `TripModel` and only ever undo
+A stop is edited in place: its card turns into fields (`board_editor`); its location, and
+a new stop, take the full form (`StopForm`), a day its small form (`DayForm`). Deleting is
+immediate and undoable, with an "Undo" offered in place. Undo and redo go through `TripModel` and only ever undo
 this person's own edits; their shortcuts work anywhere in the window (a text field that
 has the focus keeps them for its own text, see `text_keys`).
 """
@@ -37,7 +38,8 @@ from PySide6.QtWidgets import (
 from wayfarer.trip import TripSnapshot
 
 from . import style
-from .board_delegate import BoardDelegate, chevron_rect
+from .board_delegate import chevron_rect
+from .board_editor import EditingDelegate, StopCardEditor
 from .board_items import ItineraryItems, Role
 from .edits import apply_edit
 from .icons import icon
@@ -105,7 +107,8 @@ class ItineraryBoard(QWidget):
 
         self.items = ItineraryItems(model, self)
         self.tree = _BoardTree(self)
-        self.tree.setItemDelegate(BoardDelegate(self.tree))
+        self.delegate = EditingDelegate(self.tree, model)
+        self.tree.setItemDelegate(self.delegate)
         self.tree.setModel(self.items)
         editable = not model.read_only
         # DragDrop, not InternalMove: another window on the same trip may drop a stop here
@@ -130,7 +133,7 @@ class ItineraryBoard(QWidget):
             button.setEnabled(editable)
 
         self.title = QLabel("Itinerary", objectName="title")
-        self.summary = QLabel(objectName="summary")
+        self.summary = QLabel(objectName="summary", wordWrap=True)  # wraps rather than widen a narrow window
         view_only = QLabel("View only", objectName="viewOnly")
         view_only.setVisible(model.read_only)
         self.notice = QLabel(objectName="notice", wordWrap=True)
@@ -144,6 +147,8 @@ class ItineraryBoard(QWidget):
 
         self.items.modelReset.connect(self._expand_days)
         self.items.refused.connect(lambda message: self.show_notice(message, undoable=False))
+        self.delegate.refused.connect(lambda message: self.show_notice(message, undoable=False))
+        self.delegate.details_requested.connect(self.edit_stop_details)
         self.tree.expanded.connect(lambda index: self._collapsed.discard(self.items.day_id_at(index) or ""))
         self.tree.collapsed.connect(lambda index: self._collapsed.add(self.items.day_id_at(index) or ""))
         self.tree.selectionModel().currentChanged.connect(self._on_current)
@@ -318,7 +323,19 @@ class ItineraryBoard(QWidget):
     def edit_selected(self) -> QWidget | None:
         return self._edit_index(self.tree.currentIndex())
 
-    def edit_stop(self, stop_id: str) -> StopForm | None:
+    def edit_stop(self, stop_id: str) -> StopCardEditor | None:
+        """Turn the stop's card into fields, in place; None for a viewer."""
+        index = self.items.index_of_stop(stop_id)
+        if not index.isValid() or self._model.read_only:
+            return None
+        self.tree.expand(index.parent())
+        self.tree.setCurrentIndex(index)
+        self.tree.scrollTo(index)
+        self.tree.edit(index)
+        return self.delegate.editor
+
+    def edit_stop_details(self, stop_id: str) -> StopForm | None:
+        """Every field of the stop, its location too, in the full form."""
         stop = self._model.snapshot.stop(stop_id)
         if stop is None or self._model.read_only:
             return None
@@ -385,6 +402,7 @@ class ItineraryBoard(QWidget):
         stop = self.items.stop_at(index)
         if stop is not None:
             menu.addAction(self.edit_action)
+            menu.addAction("Location and details…", lambda: self.edit_stop_details(stop.id))
             move = menu.addMenu("Move to")
             for number, day in enumerate(self._model.snapshot.days, start=1):
                 target = move.addAction(day.title and f"Day {number} · {day.title}" or f"Day {number}")
@@ -433,7 +451,9 @@ QPushButton#primary {{ background: {style.ACCENT.name()}; color: white; border: 
 QPushButton#primary:hover {{ background: {style.ACCENT.darker(112).name()}; }}
 QPushButton#secondary {{ background: {style.SURFACE.name()}; color: {style.TEXT.name()}; border: 1px solid {style.BORDER.name()}; }}
 QPushButton#secondary:hover {{ border-color: {style.TEXT_FAINT.name()}; }}
-QPushButton:disabled {{ background: {style.SURFACE_ALT.name()}; color: {style.TEXT_FAINT.name()}; border-color: {style.BORDER.name()}; }}
+QPushButton:disabled, QPushButton#primary:disabled, QPushButton#secondary:disabled {{
+    background: {style.SURFACE_ALT.name()}; color: {style.TEXT_FAINT.name()}; border-color: {style.BORDER.name()};
+}}
 QToolButton#iconButton {{ border: 1px solid transparent; border-radius: 7px; padding: 5px; }}
 QToolButton#iconButton:hover {{ background: {style.SURFACE_ALT.name()}; border-color: {style.BORDER.name()}; }}
 QFrame#noticeBar {{ background: {style.TEXT.name()}; }}

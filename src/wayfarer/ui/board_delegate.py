@@ -27,6 +27,11 @@ _CHEVRON_WIDTH = 18
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
+def card_rect(row: QRectF) -> QRectF:
+    """Where a stop's card is in its row (and its inline editor, while it is edited)."""
+    return QRectF(QPointF(row.left() + _MARGIN + _CHEVRON_WIDTH, row.top()), QPointF(row.right() - _MARGIN, row.bottom() - _CARD_GAP))
+
+
 def chevron_rect(row: QRectF) -> QRectF:
     """Where a day header's expand/collapse arrow is (the view toggles on a click there)."""
     return QRectF(row.left() + _MARGIN - 4, row.top() + 14, _CHEVRON_WIDTH, row.height() - 14)
@@ -149,9 +154,7 @@ class BoardDelegate(QStyledItemDelegate):
         day_index: int = index.data(Role.DAY_INDEX)
         currency: str = index.data(Role.CURRENCY)
         color = style.day_color(day_index)
-        card = QRectF(rect.left() + _MARGIN + _CHEVRON_WIDTH, rect.top(), 0, 0)
-        card.setRight(rect.right() - _MARGIN)
-        card.setBottom(rect.bottom() - _CARD_GAP)
+        card = card_rect(rect)
 
         outline = style.ACCENT if selected else (style.TEXT_FAINT if hovered else style.BORDER)
         painter.setPen(QPen(outline, 1.6 if selected else 1.0))

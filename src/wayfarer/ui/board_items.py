@@ -281,7 +281,7 @@ class ItineraryItems(QAbstractItemModel):
         if not index.isValid():
             return Qt.ItemFlag.ItemIsDropEnabled  # between days: where a dragged day lands
         if index.internalId() != _SECTION_ID:
-            return base | Qt.ItemFlag.ItemIsDragEnabled
+            return base | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsEditable
         section = self._sections[index.row()]
         drag = Qt.ItemFlag.ItemIsDragEnabled if section.day is not None else Qt.ItemFlag.NoItemFlags
         return base | drag | Qt.ItemFlag.ItemIsDropEnabled

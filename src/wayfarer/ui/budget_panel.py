@@ -27,6 +27,7 @@ from wayfarer.trip import Budget, TripSnapshot
 
 from . import style
 from .edits import apply_edit
+from .elided_label import ElidedLabel
 from .text_keys import EscapeCancels
 from .trip_model import TripModel
 
@@ -116,8 +117,7 @@ class _Breakdown(QWidget):
 
     def _add_row(self) -> None:
         row = len(self._rows)
-        widgets = (QLabel("●", objectName="dot"), QLabel(objectName="rowLabel"), _Bar(6), QLabel(objectName="amount"))
-        widgets[1].setMinimumWidth(60)
+        widgets = (QLabel("●", objectName="dot"), ElidedLabel(objectName="rowLabel"), _Bar(6), QLabel(objectName="amount"))
         widgets[3].setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for column, widget in enumerate(widgets):
             self._grid.addWidget(widget, row, column)
@@ -187,7 +187,7 @@ class BudgetPanel(QWidget):
 
         steps = QHBoxLayout()
         steps.setSpacing(6)
-        for button in (*self.adjust_buttons.values(), self.set_button):
+        for button in self.adjust_buttons.values():
             steps.addWidget(button)
         limit_row = QHBoxLayout(self._limit_row)
         limit_row.setContentsMargins(0, 0, 0, 0)
@@ -202,9 +202,12 @@ class BudgetPanel(QWidget):
         inner.addLayout(figures)
         inner.addWidget(self.bar)
         inner.addWidget(self.status)
-        adjust_label = QLabel("Adjust the limit", objectName="hintText")
+        adjust = QHBoxLayout()
+        adjust.addWidget(QLabel("Adjust the limit", objectName="hintText"))
+        adjust.addStretch()
+        adjust.addWidget(self.set_button)  # beside its label: the steps keep a narrow window's width
         inner.addSpacing(4)
-        inner.addWidget(adjust_label)
+        inner.addLayout(adjust)
         inner.addLayout(steps)
         inner.addWidget(self._limit_row)
         inner.addWidget(self.error)
@@ -346,6 +349,7 @@ QPushButton#primary {{
     background: {style.ACCENT.name()}; color: white; border: 1px solid {style.ACCENT.name()};
     border-radius: 7px; padding: 5px 12px; font-weight: 600;
 }}
+QPushButton#primary:disabled {{ background: {style.SURFACE_ALT.name()}; color: {style.TEXT_FAINT.name()}; border-color: {style.BORDER.name()}; }}
 QDoubleSpinBox {{ border: 1px solid {style.BORDER.name()}; border-radius: 6px; padding: 4px 6px; background: white; }}
 QDoubleSpinBox:focus {{ border-color: {style.ACCENT.name()}; }}
 QDoubleSpinBox::up-button, QDoubleSpinBox::down-button {{ width: 0; border: none; }}

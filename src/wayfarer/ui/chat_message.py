@@ -1,7 +1,8 @@
 """One chat message as the chat view paints it: laid out once per width, then only painted.
 
 A `MessageBlock` holds a message's text as QTextDocuments (the reply as Markdown, which
-Qt renders; the reasoning as plain text; one line per tool call) and the geometry of
+Qt renders and `chat_markdown` spaces and marks; the reasoning as plain text; one line
+per tool call) and the geometry of
 everything around them (avatar, author, time, run status, the reasoning toggle) for the
 last width it was laid out at. A change to the message refills and re-lays out only this
 block's documents; every other message keeps its layout, so a streamed token costs the
@@ -33,7 +34,7 @@ from PySide6.QtGui import (
 from wayfarer.agent.describe import describe_tool_call
 from wayfarer.trip import Message, ToolCall
 
-from . import style, theme
+from . import chat_markdown, style, theme
 from .avatar import avatar_label, paint_avatar
 from .run_status import RunStatus, local_clock
 
@@ -138,6 +139,7 @@ class MessageBlock:
         # empty QTextDocument still costs ~13 KB.
         self._documents: dict[str, QTextDocument] = {}
         self._stale: set[str] = {"body", "reasoning", "tools"}
+        self._markdown = chat_markdown.NONE  # list markers and code backgrounds of the body
         self._geometry: _Geometry | None = None
 
     # ------------------------------------------------------------------ what it shows
@@ -158,6 +160,17 @@ class MessageBlock:
     def tool_lines(self) -> list[str]:
         """The tool call lines as plain text, e.g. "✓ Added Belém Tower to Day 2"."""
         return [_tool_line(call)[0] for call in self.message.tool_calls]
+
+    def spoken(self) -> tuple[str, str]:
+        """The message for a screen reader: a name ("Ana, 14:05: Plan 2 days in Lisbon")
+        and a description (run status, model, tool lines, whether there is reasoning)."""
+        self._refill()
+        body = chat_markdown.plain_text(self._documents["body"], self._markdown) if "body" in self._documents else ""
+        who = ", ".join(part for part in (self.message.author_name or "Someone", self._time) if part)
+        extra = [self.status_text, self.model]
+        if self.message.reasoning:
+            extra.append("reasoning shown" if self.reasoning_open else "reasoning hidden")
+        return f"{who}: {body}" if body else who, "; ".join([part for part in extra if part] + self.tool_lines())
 
     def document(self, part: Part) -> QTextDocument:
         """The text of the body or the reasoning, as painted."""
@@ -219,7 +232,9 @@ class MessageBlock:
         reasoning only once it is opened (while it streams closed, it costs nothing)."""
         message = self.message
         if "body" in self._stale and (message.text or "body" in self._documents):
-            self._document("body").setMarkdown(message.text)
+            body = self._document("body")
+            body.setMarkdown(message.text)
+            self._markdown = chat_markdown.finish(body)
         if "reasoning" in self._stale and self.reasoning_open:
             self._document("reasoning").setPlainText(message.reasoning.strip())
             self._stale.discard("reasoning")
@@ -337,7 +352,8 @@ class MessageBlock:
             reasoning = self._document("reasoning")
             _draw(painter, reasoning, geometry.reasoning, visible, style.TEXT_MUTED, spans.get("reasoning"))
         if geometry.body is not None:
-            _draw(painter, self._document("body"), geometry.body, visible, style.TEXT, spans.get("body"))
+            body = self._document("body")
+            _draw(painter, body, geometry.body, visible, style.TEXT, spans.get("body"), self._markdown)
         if geometry.tools is not None:
             _draw(painter, self._document("tools"), geometry.tools, visible, QColor(theme.TOOL_TEXT), None)
 
@@ -438,6 +454,7 @@ def _draw(
     visible: QRectF,
     color: QColor,
     span: tuple[int, int] | None,
+    markdown: chat_markdown.Decorations = chat_markdown.NONE,
 ) -> None:
     if not rect.intersects(visible):
         return
@@ -458,7 +475,9 @@ def _draw(
     painter.save()
     painter.translate(rect.topLeft())
     painter.setClipRect(context.clip)
+    chat_markdown.paint_under(painter, document, markdown, context.clip)
     document.documentLayout().draw(painter, context)
+    chat_markdown.paint_over(painter, document, markdown, context.clip)
     painter.restore()
 
 

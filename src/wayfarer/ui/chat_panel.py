@@ -27,6 +27,7 @@ from wayfarer.trip import Message, Run, Trip
 
 from .chat_message import MessageBlock
 from .chat_view import ChatView
+from .elided_label import ElidedLabel
 from .people import PeopleModel
 from .run_status import run_status
 from .trip_model import TripModel
@@ -164,7 +165,7 @@ class ChatPanel(QWidget):
         self.composer.submit.connect(self.send)
         self.composer.textChanged.connect(self._on_typing)
 
-        self.hint = QLabel("Ctrl+Enter to send")
+        self.hint = ElidedLabel("Ctrl+Enter to send")  # makes room for Stop in a narrow window
         self.hint.setObjectName("hint")
         self.stop_button = QPushButton("■  Stop")
         self.stop_button.setObjectName("stopButton")

@@ -8,7 +8,8 @@ only the blocks (and, inside them, only the lines) in sight.
 
 While a reply streams the view sticks to the bottom, unless the person has scrolled up to
 read. Text is selectable with the mouse and copyable (Ctrl+C, or the context menu), links
-open in the browser, and a click on "Reasoning" opens or closes that section.
+open in the browser, and a click on "Reasoning" opens or closes that section. Screen
+readers see a list with one item per message (`chat_accessible`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRect, QRectF, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDesktopServices,
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QMenu, QToolTip, QWid
 
 from wayfarer.trip import Message
 
-from . import style
+from . import chat_accessible, style
 from .chat_message import Area, ChatLook, Hit, MessageBlock, Part
 from .run_status import RunStatus
 
@@ -78,6 +79,7 @@ class ChatView(QAbstractScrollArea):
         bar = self.verticalScrollBar()
         bar.setSingleStep(24)
         bar.valueChanged.connect(self._on_scrolled)
+        self.setAccessibleName("Messages")
 
     # ------------------------------------------------------------------ content
 
@@ -86,6 +88,7 @@ class ChatView(QAbstractScrollArea):
         self._rows[message.id] = len(self._blocks)
         self._blocks.append(block)
         self._changed(len(self._blocks) - 1)
+        chat_accessible.notify(self, len(self._blocks) - 1, added=True)
         return block
 
     def show_message(self, message: Message) -> None:
@@ -93,11 +96,13 @@ class ChatView(QAbstractScrollArea):
         if row is not None:
             self._blocks[row].show_message(message)
             self._changed(row)
+            chat_accessible.notify(self, row, added=False)
 
     def show_status(self, message_id: str, status: RunStatus | None, model: str = "") -> None:
         row = self._rows.get(message_id)
         if row is not None and self._blocks[row].show_status(status, model):
             self._changed(row)
+            chat_accessible.notify(self, row, added=False)
 
     def set_color(self, message_id: str, color: str) -> None:
         row = self._rows.get(message_id)
@@ -116,6 +121,22 @@ class ChatView(QAbstractScrollArea):
 
     def blocks(self) -> list[MessageBlock]:
         return list(self._blocks)
+
+    # ------------------------------------------------------------------ for screen readers (`chat_accessible`)
+
+    def message_count(self) -> int:
+        return len(self._blocks)
+
+    def spoken_message(self, row: int) -> tuple[str, str]:
+        return self._blocks[row].spoken()
+
+    def message_rect(self, row: int) -> QRect | None:
+        rect = self.block_rect(self._blocks[row].message_id) if 0 <= row < len(self._blocks) else None
+        return rect.toAlignedRect() if rect is not None else None
+
+    def row_at(self, point: QPoint) -> int:
+        found = self._at(point)
+        return self._rows[found[0].message_id] if found is not None else -1
 
     # ------------------------------------------------------------------ scrolling
 
@@ -380,3 +401,7 @@ class ChatView(QAbstractScrollArea):
             link = hit.link
             menu.addAction("Copy link address", lambda: QGuiApplication.clipboard().setText(link))
         menu.exec(event.globalPos())
+
+
+# Before any view exists: Qt asks the factories once per object and keeps the answer.
+chat_accessible.install(ChatView)

@@ -17,10 +17,12 @@ from wayfarer.sync.library import TripLibrary
 from wayfarer.sync.relay import Relay, RelayConfig
 from wayfarer.trip import Person
 
+from .app import close_provider
+from .event_loop import quit_on_signals
 from .main_window import MainWindow
 from .relay_host import RelayAccess
 from .settings import SettingsStore
-from .trip_session import TripSession, open_session, sync_link
+from .trip_session import open_session, sync_link
 
 ANA = Person("demo-ana", "Ana", "#e8590c")
 BEN = Person("demo-ben", "Ben", "#1c7ed6")
@@ -34,8 +36,14 @@ async def run_demo(qt: QApplication, *, title: str, message: str, data: Path | N
             access = RelayAccess(relay.url, relay.key, embedded=True)
             settings = SettingsStore().load()
             provider = make_provider("auto", api_key=settings.api_key or None, model=settings.model)
-            async with AgentDaemon(DaemonConfig(relay.url, relay.key), provider) as agent:
-                await _two_windows(qt, home, access, agent, title=title, message=message)
+            try:
+                config = DaemonConfig(relay.url, relay.key)
+                async with AgentDaemon(config, provider) as agent, anyio.create_task_group() as signals:
+                    signals.start_soon(quit_on_signals, _close_windows)
+                    await _two_windows(qt, home, access, agent, title=title, message=message)
+                    signals.cancel_scope.cancel()
+            finally:
+                await close_provider(provider)
 
 
 async def _two_windows(
@@ -48,13 +56,11 @@ async def _two_windows(
     async with open_session(ana_library, trip_id, ANA, access) as ana, open_session(
         ben_library, trip_id, BEN, access, joined=link
     ) as ben:
-        screen = qt.primaryScreen().availableGeometry()
-        half = screen.width() // 2
         label = agent.provider.label
-        closed = [
-            _show(ana, QRect(screen.left(), screen.top(), half, screen.height()), agent_label=label),
-            _show(ben, QRect(screen.left() + half, screen.top(), half, screen.height()), agent_label=label),
-        ]
+        windows = [ana.window(agent_label=label), ben.window(agent_label=label)]
+        for window, area in zip(windows, side_by_side(qt.primaryScreen().availableGeometry(), windows[0])):
+            window.setGeometry(area)
+        closed = [_show(window) for window in windows]
         if message:
             assert ana.connection is not None
             await ana.connection.wait_synced(SYNC_TIMEOUT_S)
@@ -63,14 +69,28 @@ async def _two_windows(
             await event.wait()
 
 
-def _show(session: TripSession, area: QRect, *, agent_label: str) -> anyio.Event:
-    window: MainWindow = session.window(agent_label=agent_label)
-    window.setGeometry(area)
+def side_by_side(screen: QRect, window: MainWindow) -> tuple[QRect, QRect]:
+    """Ana's window on the left half of the screen, Ben's on the right; on a screen too
+    narrow for two windows side by side, each as narrow as a window can be and the second
+    over the first's right edge, rather than cut off."""
+    width = max(screen.width() // 2, window.minimumSizeHint().width())
+    left = QRect(screen.left(), screen.top(), width, screen.height())
+    right = QRect(max(screen.left(), screen.right() + 1 - width), screen.top(), width, screen.height())
+    return left, right
+
+
+def _show(window: MainWindow) -> anyio.Event:
     closed = anyio.Event()
     window.closed.connect(closed.set)
     window.quit_requested.connect(window.close)
     window.show()
     return closed
+
+
+def _close_windows() -> None:
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget.close()
 
 
 def _folder(path: Path) -> Path:

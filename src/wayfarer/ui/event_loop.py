@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from contextvars import Context
 from typing import Any, TypeVar
@@ -41,6 +43,19 @@ class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
             return asyncio.Handle(callback, args, self, context=context)
         return super().call_later(min(delay, MAX_TIMER_S), callback, *args, context=context)
 
+    def run_forever(self) -> None:
+        """qasync's loop, with asyncio's async-generator hooks (qasync 0.28 on Python 3.11
+        installs none). Without them an async generator left unfinished (an HTTP response
+        stream of the Anthropic SDK, after a Stop) is finalized by the garbage collector
+        outside any loop, its cleanup fails (`AsyncLibraryNotFoundError`), and the
+        loop's `shutdown_asyncgens` at the end finds nothing to close."""
+        previous = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook, finalizer=self._asyncgen_finalizer_hook)
+        try:
+            super().run_forever()
+        finally:
+            sys.set_asyncgen_hooks(*previous)
+
 
 def run_with_qt(app: QApplication, main: Callable[[], Awaitable[T]]) -> T:
     """Run `main` with anyio on the Qt event loop of `app` until it returns.
@@ -51,3 +66,17 @@ def run_with_qt(app: QApplication, main: Callable[[], Awaitable[T]]) -> T:
     """
     app.setQuitOnLastWindowClosed(False)
     return anyio.run(main, backend="asyncio", backend_options={"loop_factory": lambda: QtEventLoop(app)})
+
+
+async def quit_on_signals(quit: Callable[[], None]) -> None:
+    """Call `quit` on Ctrl+C in the terminal that started Wayfarer or on SIGTERM (a logout,
+    `kill`), so that the process ends as it does on Ctrl+Q: every window leaves its room,
+    the embedded relay stores everything. Without this, Qt's loop ignores Ctrl+C and
+    SIGTERM ends the process on the spot. A second signal gets the default behaviour,
+    for a shutdown that hangs. (Not on Windows, which has no such signals.)"""
+    if sys.platform == "win32":
+        return
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _signal in signals:
+            quit()
+            return

@@ -53,6 +53,8 @@ _FADE_BELOW_DEG = 4.0  # closer than this, outlines are too coarse to be trusted
 _MIN_SPAN_DEG = 0.02  # a trip at one spot still fits to a few streets, not to one metre
 _ZOOM_STEP = 1.5
 _LEGEND_DAYS = 8  # a long trip's legend would cover the map
+_FIT_MARGIN = 16  # px around the trip when it is fitted into view
+_PIN_HEIGHT = 30  # px a pin stands above its point
 
 
 def to_scene(lon: float, lat: float) -> QPointF:
@@ -395,11 +397,14 @@ class MapView(QGraphicsView):
         self.fit_to_trip()
 
     def fit_to_trip(self) -> None:
-        """Zoom to show every pin (the whole world when there are none)."""
+        """Zoom to show every pin (the whole world when there are none), clear of the
+        legend and the zoom buttons."""
         self._fit_pending = not self.isVisible()
         points = [pin.pos() for pin in self._pins.values()]
         if not points:
-            self._fit(QRectF(to_scene(-170, 72), to_scene(180, -56)), margin=0.0)
+            self.fitInView(QRectF(to_scene(-170, 72), to_scene(180, -56)), Qt.AspectRatioMode.KeepAspectRatio)
+            self._clamp_zoom()
+            self._update_detail()
             return
         left, right = min(p.x() for p in points), max(p.x() for p in points)
         top, bottom = min(p.y() for p in points), max(p.y() for p in points)
@@ -407,14 +412,27 @@ class MapView(QGraphicsView):
         least = _MIN_SPAN_DEG / 360.0 * WORLD
         if rect.width() < least and rect.height() < least:
             rect = QRectF(rect.center().x() - least / 2, rect.center().y() - least / 2, least, least)
-        self._fit(rect, margin=0.18)
+        self._fit(rect)
 
-    def _fit(self, rect: QRectF, margin: float) -> None:
-        grown = rect.adjusted(
-            -rect.width() * margin, -rect.height() * margin * 1.6, rect.width() * margin, rect.height() * margin
-        )  # more room on top: pins stand above their point
-        self.fitInView(grown, Qt.AspectRatioMode.KeepAspectRatio)
+    def free_area(self) -> QRectF:
+        """The part of the viewport where a pin is seen whole: inside a margin, under a
+        pin's height at the top, left of the zoom buttons and above the legend."""
+        area = QRectF(self.viewport().rect()).adjusted(_FIT_MARGIN, _FIT_MARGIN + _PIN_HEIGHT, -_FIT_MARGIN, -_FIT_MARGIN)
+        area.setRight(min(area.right(), self._controls.geometry().left() - _FIT_MARGIN))
+        if self.legend.isVisibleTo(self):
+            area.setBottom(min(area.bottom(), self.legend.geometry().top() - _FIT_MARGIN / 2))
+        return area if area.width() > 40 and area.height() > 40 else QRectF(self.viewport().rect())
+
+    def _fit(self, rect: QRectF) -> None:
+        """Show `rect` (scene) as large as it fits in `free_area`, centred there."""
+        free = self.free_area()
+        scale = min(free.width() / max(rect.width(), 1e-9), free.height() / max(rect.height(), 1e-9))
+        self.resetTransform()
+        self.scale(scale, scale)
         self._clamp_zoom()
+        scale = self.transform().m11()
+        offset = free.center() - QPointF(self.viewport().rect().center())
+        self.centerOn(rect.center() - offset / scale)
         self._update_detail()
 
     def zoom(self, factor: float, about: QPointF | None = None) -> None:
@@ -483,7 +501,8 @@ class MapView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_overlays()
-        if self._fit_pending:
+        # Until the person pans or zooms, the whole trip stays in sight at any size.
+        if self._fit_pending or (self._follow and self._pins):
             self.fit_to_trip()
         else:
             self._clamp_zoom()

@@ -234,8 +234,8 @@ class SettingsDialog(QDialog):
         form.addRow("Model", self.model)
 
         note = QLabel(
-            "Name and colour apply at once, to every trip open in this Wayfarer; relay, keys and model "
-            "the next time Wayfarer starts."
+            "Name and colour apply at once, in every Wayfarer window you have open; relay, keys and "
+            "model the next time Wayfarer starts."
         )
         note.setObjectName("hint")
         note.setWordWrap(True)

@@ -37,7 +37,7 @@ from .place_lookup import place_lookup
 from .trip_model import TripModel
 
 _MAX_DURATION_MIN = 7 * 24 * 60
-_FORM_STYLE = f"""
+FIELD_STYLE = f"""
 QLineEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
     border: 1px solid {style.BORDER.name()}; border-radius: 6px; padding: 4px 6px;
     background: {style.SURFACE.name()}; color: {style.TEXT.name()};
@@ -68,7 +68,7 @@ class _Form(QDialog):
         super().__init__(parent)
         self._model = model
         self.setWindowTitle(title)
-        self.setStyleSheet(_FORM_STYLE)
+        self.setStyleSheet(FIELD_STYLE)
         self.setMinimumWidth(380)
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -196,14 +196,7 @@ class StopForm(_Form):
         if self._stop is None:
             self.write(lambda trip: self._add(trip, values, where))
             return
-        before = {
-            "name": self._stop.name,
-            "start_time": self._stop.start_time,
-            "duration_min": self._stop.duration_min,
-            "cost": round(self._stop.cost, 2),
-            "category": self._stop.category,
-            "notes": self._stop.notes,
-        }
+        before = field_values(self._stop)
         changes = {key: value for key, value in values.items() if value != before[key]}
         if (round(self._stop.lat, 5), round(self._stop.lon, 5)) != where:
             changes["lat"], changes["lon"] = where
@@ -277,6 +270,20 @@ class DayForm(_Form):
             return
         day_id = self._day.id
         self.write(lambda trip: trip.update_day(day_id, **changes))
+
+
+def field_values(stop: Stop) -> dict[str, Any]:
+    """A stop's fields that the forms and the inline editor edit, as the widgets hold them
+    (cost in cents), under the schema's names: compared with what a form says, they tell
+    which fields the person changed."""
+    return {
+        "name": stop.name,
+        "start_time": stop.start_time,
+        "duration_min": stop.duration_min,
+        "cost": round(stop.cost, 2),
+        "category": stop.category,
+        "notes": stop.notes,
+    }
 
 
 def _parse_location(text: str) -> tuple[float, float] | None:

@@ -72,6 +72,21 @@ def sync_link(trip_id: str, stored: str | None, access: RelayAccess | None) -> T
     return None
 
 
+def kept_link(stored: str | None, joined: TripLink) -> str:
+    """The link to keep for a trip joined with `joined`: that one, except that a viewer
+    link never replaces the editor link this computer already has for the same trip on
+    the same relay (the person would lose the right to edit it, for good)."""
+    if stored and joined.role == "viewer":
+        try:
+            current = TripLink.parse(stored)
+            keeps = current.role == "editor" and (current.relay_url, current.trip_id) == (joined.relay_url, joined.trip_id)
+        except ValueError:
+            keeps = False
+        if keeps:
+            return stored
+    return str(joined)
+
+
 def share_links(link: TripLink | None, access: RelayAccess | None) -> ShareLinks:
     if link is None:
         return ShareLinks()
@@ -106,9 +121,10 @@ async def open_session(
     Raises `UnknownTrip`, `StoreError` or `ValueError` (a damaged stored link) with words
     a person can read.
     """
-    local = library.open_or_create(trip_id, str(joined)) if joined else library.open(trip_id)
+    local = library.open_or_create(trip_id) if joined else library.open(trip_id)
     try:
-        link = sync_link(trip_id, local.link, access)
+        stored = kept_link(local.link, joined) if joined else local.link
+        link = sync_link(trip_id, stored, access)
         if link is not None and str(link) != local.link:
             local.set_link(str(link))
         model = TripModel(local.trip, me, read_only=link is not None and link.role == "viewer")
