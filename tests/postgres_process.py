@@ -5,8 +5,9 @@ only), `postgres` runs it on a free port with its Unix socket in that same direc
 the server is stopped by PID at the end. The binaries are looked for where Debian puts
 them (/usr/lib/postgresql/<version>/bin, newest first) and on PATH. PostgreSQL refuses to
 run as root, so as root the server runs as the `postgres` system user the Debian package
-creates. A machine with no PostgreSQL binaries at all skips these tests, saying so
-(scripts/setup.sh installs the Debian package `postgresql`, so CI runs them).
+creates. A machine with no PostgreSQL binaries FAILS these tests, as one without
+redis-server does (scripts/setup.sh installs the Debian package `postgresql`): a store
+test that skips would let a broken cluster store pass unnoticed.
 
     from postgres_process import PostgresProcess, postgres_server  # noqa: F401
 
@@ -160,7 +161,7 @@ def postgres_server() -> Iterator[PostgresProcess]:
     """A fresh PostgreSQL server with an empty database `wayfarer`, stopped at the end."""
     binaries = find_binaries()
     if binaries is None:
-        pytest.skip("no PostgreSQL binaries (initdb, postgres) found: run scripts/setup.sh (Debian package postgresql)")
+        pytest.fail("no PostgreSQL binaries (initdb, postgres) found: run scripts/setup.sh (Debian package postgresql)")
     server = PostgresProcess(binaries)
     try:
         yield server

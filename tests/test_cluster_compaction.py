@@ -1,11 +1,12 @@
 """Compaction workers move each trip's stream into the durable store and trim it: a worker
 killed before or after its commit loses nothing and duplicates nothing, two workers on one
-trip lose nothing, and a stream stays short while a trip streams."""
+trip lose nothing, a stream stays short while a trip streams, and the consumers stopped
+workers leave in the task group are removed once they hold no task."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -24,13 +25,17 @@ from cluster_store_helpers import (
 )
 from postgres_process import PostgresProcess, postgres_server  # noqa: F401
 from pycrdt import Doc, Text
+from redis.asyncio import Redis
 from redis_process import RedisProcess, redis_factory, redis_server  # noqa: F401
 from relay_client import RawPeer
 from worker_process import WorkerProcess, worker_factory  # noqa: F401
 
 from wayfarer.sync.cluster.compaction import Compactor
+from wayfarer.sync.cluster.compaction_tasks import GROUP, TASKS_KEY, CompactionQueue
+from wayfarer.sync.cluster.options import ClusterOptions
 from wayfarer.sync.cluster.redis_log import TripStreams, connect
 from wayfarer.sync.cluster.store import open_trip_store
+from wayfarer.sync.cluster.worker import run_compaction_workers
 
 pytestmark = pytest.mark.anyio
 
@@ -215,3 +220,64 @@ async def test_entries_whose_ids_sort_below_what_the_store_holds_are_merged_befo
         assert compaction.trimmed >= len(updates[5:]) - 1
         assert text_of((await store.load("trip-skew")).update) == str(text)
     await client.aclose()
+
+
+async def consumers(client: Redis) -> dict[str, int]:
+    """The compaction task group's consumers and the tasks each holds."""
+    return {c["name"].decode(): int(c["pending"]) for c in await client.xinfo_consumers(TASKS_KEY, GROUP)}
+
+
+async def test_consumers_of_stopped_workers_are_forgotten_but_never_one_holding_a_task(
+    redis_server: RedisProcess,  # noqa: F811
+    probe: RedisProbe,
+) -> None:
+    queue, idle = CompactionQueue(probe.client), 0.3
+    assert await queue.forget_idle_consumers(idle) == [], "no group yet: nothing to forget"
+    await queue.ensure_group()
+    await probe.request_compaction("trip-done")
+    await probe.request_compaction("trip-held")
+    done = await queue.claim("gone-idle", 60_000, 10)
+    assert done is not None
+    await queue.finish(done)
+    held = await queue.claim("gone-holding", 60_000, 10)  # killed while compacting: its task stays pending
+    assert held is not None and held.trip_id == "trip-held"
+
+    await anyio.sleep(idle + 0.1)
+    assert await queue.forget_idle_consumers(idle) == ["gone-idle"]
+    assert await consumers(probe.client) == {"gone-holding": 1}, "kept until its task is reclaimed"
+
+    taken = await queue.claim("successor", 1, 10)
+    assert taken is not None and taken.trip_id == "trip-held"
+    await queue.finish(taken)
+    await anyio.sleep(idle + 0.1)
+    assert sorted(await queue.forget_idle_consumers(idle)) == ["gone-holding", "successor"]
+    assert await consumers(probe.client) == {}
+
+    # A running worker forgotten while it had nothing to do holds nothing, and comes back
+    # with its next task.
+    await probe.request_compaction("trip-next")
+    assert await queue.claim("successor", 60_000, 10) is not None
+    assert await consumers(probe.client) == {"successor": 1}
+
+
+async def test_running_workers_forget_the_consumers_that_stopped_workers_left(
+    tmp_path: Path,
+    redis_server: RedisProcess,  # noqa: F811
+    probe: RedisProbe,
+) -> None:
+    queue = CompactionQueue(probe.client)
+    await queue.ensure_group()
+    await probe.request_compaction("trip-left")
+    assert await queue.claim("host:1234:0", 60_000, 10) is not None  # a worker killed mid-task
+    client = connect(redis_server.url)
+    options = ClusterOptions(reclaim_after_seconds=0.2, forget_consumers_after_seconds=0.5, trim_grace_seconds=0)
+    async with open_trip_store(f"sqlite:{tmp_path / 'trips'}") as store, anyio.create_task_group() as tg:
+        tg.start_soon(run_compaction_workers, client, store, options, 1)
+        await eventually(lambda: _without(consumers(probe.client), "host:1234:0"), "the stopped worker's consumer to go")
+        await eventually(lambda: _equals(probe.pending_tasks(), 0), "its task, reclaimed, to be done")
+        tg.cancel_scope.cancel()
+    await client.aclose()
+
+
+async def _without(named: Awaitable[dict[str, int]], name: str) -> bool:
+    return name not in await named

@@ -227,3 +227,39 @@ async def test_a_relay_hears_the_others_presence_but_not_its_own(redis_server: R
             tg.cancel_scope.cancel()
     finally:
         await client.aclose()
+
+
+async def test_a_relay_that_loads_a_trip_while_redis_is_down_hears_its_presence_once_redis_is_back(
+    redis_server: RedisProcess,  # noqa: F811
+) -> None:
+    """The listener and the subscriber both reconnect the one pub/sub connection when Redis
+    returns: at once, they read each other's handshake and the relay fell over."""
+    client, other_client = connect(redis_server.url), connect(redis_server.url)
+    heard: list[bytes] = []
+
+    class Listener:
+        def receive(self, relay: str, update: bytes) -> None:
+            heard.append(update)
+
+        def relays_gone(self) -> None:
+            pass
+
+    bus, other = PresenceBus(client, 30), PresenceBus(other_client, 30)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bus.run)
+            tg.start_soon(other.run)
+            for round_ in range(3):
+                trip = f"trip-outage-{round_}"
+                await anyio.to_thread.run_sync(redis_server.stop)
+                await bus.subscribe(trip, Listener())  # unconfirmed: a load goes on without it
+                await anyio.to_thread.run_sync(redis_server.start)
+                with anyio.fail_after(PROMPTLY + 5):
+                    while len(heard) <= round_:
+                        other.publish(trip, 7, b"state %d" % round_, present=True)
+                        await other.flush()
+                        await anyio.sleep(0.1)
+            tg.cancel_scope.cancel()
+    finally:
+        await client.aclose()
+        await other_client.aclose()

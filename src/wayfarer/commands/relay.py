@@ -28,12 +28,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "relay",
         help="run a relay that stores trips and syncs their peers",
-        description="Serve trips to their peers over websockets; prints the URL it listens on first.",
+        description="Serve trips to their peers over websockets; prints the URL it listens on first. "
+        "With --redis, one relay of a cluster (or, with --role worker, a compaction worker): see the cluster "
+        "options below.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default 8765)")
-    parser.add_argument("--data", type=Path, default=None, help="folder for trips and the key (default: app data)")
-    parser.add_argument("--key", default=None, help="key that signs trip tokens (default: DATA/relay.key)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder for trips and the key (default: app data); with --redis, only the key and the default "
+        "--store (DATA/rooms)",
+    )
+    parser.add_argument(
+        "--key", default=None, help="key that signs trip tokens (default: DATA/relay.key); one for every relay of a cluster"
+    )
     parser.add_argument("--max-message-mib", type=float, default=8, help="largest message accepted (MiB)")
     parser.add_argument("--max-document-mib", type=float, default=64, help="largest trip document (MiB)")
     parser.add_argument(
@@ -45,13 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--compression", action="store_true", help="offer per-message deflate (more memory per peer, fewer bytes)"
-    )
-    parser.add_argument(
-        "--redis",
-        default=None,
-        metavar="URL",
-        help="share every trip with other relays through this Redis (redis://host:port/db); "
-        "without it, one self-contained relay",
     )
     add_cluster_arguments(parser)
     parser.set_defaults(func=run)

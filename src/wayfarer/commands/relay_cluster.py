@@ -22,51 +22,65 @@ DEFAULTS = ClusterOptions()
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    """The cluster options, each saying whether relays, workers or both use it."""
+    group = parser.add_argument_group(
+        "cluster (with --redis)",
+        "Relays of a cluster share every trip through Redis. A compaction worker (in a relay, or a process of "
+        "its own with --role worker) moves trips from Redis into --store and trims Redis. A worker uses only "
+        "--redis, --store (or --data), --compaction-workers, --trim-grace and --reclaim-after.",
+    )
+    group.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="relays and workers: share every trip through this Redis (redis://[:PASSWORD@]HOST:PORT/DB; Redis 7+, "
+        "appendonly yes, maxmemory-policy noeviction, else refused); without it, one self-contained relay",
+    )
+    group.add_argument(
         "--store",
         default=None,
         metavar="SPEC",
-        help="with --redis: where trips are kept beyond Redis, sqlite:FOLDER (relays and workers on one machine) "
-        "or postgresql://USER@HOST:PORT/DATABASE (several machines); default sqlite:DATA/rooms. "
+        help="relays and workers: where trips are kept beyond Redis, sqlite:FOLDER (every relay and worker on one "
+        "machine) or postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE (several machines); default sqlite:DATA/rooms. "
         "Every relay and worker of a cluster must use the same one",
     )
-    parser.add_argument(
+    group.add_argument(
         "--role",
         choices=("relay", "worker"),
         default="relay",
-        help="with --redis: `worker` runs only compaction workers (no websocket server)",
+        help="`worker`: only compaction workers, no websocket server (default: relay)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--compaction-workers",
         type=int,
         default=None,
         metavar="N",
-        help="with --redis: compaction workers in this process (default 1 for --role worker, and for a relay "
-        "given --store; 0 in a relay leaves compaction to worker processes)",
+        help="relays and workers: compaction workers in this process (default: 1 in a worker; in a relay, 1 when "
+        "given --store, else 0; 0 in a relay leaves compaction to worker processes)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--compact-after",
         type=int,
         default=DEFAULTS.compact_after_entries,
         metavar="ENTRIES",
-        help=f"with --redis: compact a trip once its stream holds this many entries "
-        f"(default {DEFAULTS.compact_after_entries})",
+        help=f"relays: ask for a trip's compaction once its stream holds this many entries "
+        f"(default {DEFAULTS.compact_after_entries}); workers ignore it",
     )
-    parser.add_argument(
+    group.add_argument(
         "--trim-grace",
         type=float,
         default=DEFAULTS.trim_grace_seconds,
         metavar="SECONDS",
-        help=f"with --redis: keep compacted entries in the stream this long for relays that are behind "
-        f"(default {DEFAULTS.trim_grace_seconds:g})",
+        help=f"compaction workers (a relay's or a worker's): trim only entries older than this, for relays a "
+        f"little behind (default {DEFAULTS.trim_grace_seconds:g})",
     )
-    parser.add_argument(
+    group.add_argument(
         "--reclaim-after",
         type=float,
         default=DEFAULTS.reclaim_after_seconds,
         metavar="SECONDS",
-        help=f"with --redis: a compaction task unfinished this long goes to another worker "
-        f"(default {DEFAULTS.reclaim_after_seconds:g})",
+        help=f"compaction workers (a relay's or a worker's): take over a task another worker claimed and did not "
+        f"finish in this long (default {DEFAULTS.reclaim_after_seconds:g})",
     )
 
 
@@ -78,6 +92,8 @@ def cluster_problem(args: argparse.Namespace) -> str | None:
         return None
     if args.compaction_workers is not None and args.compaction_workers < 0:
         return "--compaction-workers must be 0 or more"
+    if args.role == "worker" and args.compaction_workers == 0:
+        return "--role worker --compaction-workers 0 would compact nothing: give 1 or more"
     if args.compact_after < 1:
         return "--compact-after must be 1 or more"
     if args.trim_grace < 0 or args.reclaim_after <= 0:

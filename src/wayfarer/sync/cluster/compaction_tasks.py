@@ -13,6 +13,15 @@ streaming the same trip ask once, not once per relay per check. A finished task 
 the flag set for a cooldown (a quarter of the trim grace period): entries younger than
 the grace period stay in the stream anyway, so a trip streaming faster than
 `threshold / grace` would otherwise be compacted back to back for nothing.
+
+Every worker joins the group as a consumer of its own (`host:pid:n`), so each restart
+of a relay or worker leaves one behind. Workers remove those that have been idle for
+long and hold no task (`forget_idle_consumers`), in one script: deleting a consumer
+deletes its pending tasks with it, so one that still holds a task is kept until another
+worker has reclaimed it (XAUTOCLAIM), and a consumer that claims a task meanwhile is
+not deleted either (the check and the deletion are one step). A running worker that had
+no task for that long may be removed too (Redis 7.0 counts idleness from the last task
+it got): harmless, as it holds nothing, and the next task it reads makes it again.
 """
 
 from __future__ import annotations
@@ -42,6 +51,23 @@ CHECKS_PER_THRESHOLD: Final = 4
 # (once per trip per REQUEST_TTL_SECONDS), and the oldest asks go first.
 MAX_TASKS: Final = 100_000
 
+# KEYS[1]: the task stream. ARGV[1]: the group, ARGV[2]: idle ms. Deletes each consumer idle
+# that long that holds no pending task; returns their names.
+_FORGET = """
+local forgotten = {}
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local fields = {}
+  for i = 1, #consumer, 2 do
+    fields[consumer[i]] = consumer[i + 1]
+  end
+  if fields['pending'] == 0 and fields['idle'] >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], fields['name'])
+    table.insert(forgotten, fields['name'])
+  end
+end
+return forgotten
+"""
+
 # KEYS[1]: the trip's request flag; KEYS[2]: the task stream. ARGV: trip id, flag TTL, cap.
 _REQUEST = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
@@ -70,6 +96,7 @@ class CompactionQueue:
     def __init__(self, client: Redis) -> None:
         self.client = client
         self._request = client.register_script(_REQUEST)
+        self._forget = client.register_script(_FORGET)
 
     async def request(self, trip_id: str) -> bool:
         """Ask for `trip_id` to be compacted; False if it was asked for recently."""
@@ -104,6 +131,16 @@ class CompactionQueue:
             log.warning("dropping compaction task %s: it names no valid trip (%r)", task_id.decode(), trip_id)
             await self.finish(CompactionTask(task_id, ""))
         return None
+
+    async def forget_idle_consumers(self, idle_seconds: float) -> list[str]:
+        """Delete the consumers idle for `idle_seconds` or more that hold no task; their names."""
+        try:
+            names = await self._forget(keys=[TASKS_KEY], args=[GROUP, max(1, int(idle_seconds * 1000))])
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc) or "no such key" in str(exc):
+                return []  # no worker ever joined
+            raise
+        return [name.decode(errors="replace") for name in names]
 
     async def finish(self, task: CompactionTask, cooldown_seconds: float = 0) -> None:
         """Done: the task leaves the group and the stream, and the trip may be asked for

@@ -24,6 +24,9 @@ class ClusterOptions:
     compaction_workers: int | None = None
     # A task a worker claimed and did not finish in this long is taken over by another.
     reclaim_after_seconds: float = 30.0
+    # A worker's consumer in the task group idle this long, holding no task, is removed
+    # (every restart of a relay or worker leaves one behind).
+    forget_consumers_after_seconds: float = 3600.0
 
     @property
     def relay_workers(self) -> int:

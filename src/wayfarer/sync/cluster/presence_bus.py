@@ -16,6 +16,13 @@ the trip renews anything for two awareness timeouts; a state's time lets a loade
 leave out those older than the timeout (their relay died without removing them).
 
 The same connection carries the relays' heartbeats (`RelayLiveness`).
+
+One pub/sub connection, two tasks using it (the listener reads, the sender subscribes):
+redis-py lets each of them reconnect it, and two reconnecting at once (Redis back after
+an outage, a room loading meanwhile) read each other's handshake, which raises a
+RuntimeError and took the whole relay down. Every use of it is therefore under one lock,
+which the listener holds only for a short read (`LISTEN_SECONDS`), as redis-py's own
+`PubSub.run` polls.
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ CONFIRM_SECONDS: Final = 2.0
 RETRY_SECONDS: Final = 0.5
 # How long a relay that stops tries to get its peers' removals out to the others.
 FLUSH_SECONDS: Final = 2.0
+# How long the listener reads the pub/sub connection before letting the sender use it:
+# what a room's load may wait, at most, before its presence subscription is sent.
+LISTEN_SECONDS: Final = 0.05
 
 log = logging.getLogger("wayfarer.relay")
 
@@ -101,6 +111,7 @@ class PresenceBus:
         self.liveness = RelayLiveness(self.relay)
         self._client = client
         self._pubsub = client.pubsub()
+        self._pubsub_lock = anyio.Lock()  # see the module docstring
         self._ttl_ms = int(awareness_timeout_seconds * 2000)
         self._listeners: dict[str, PresenceListener] = {}
         self._confirmed: dict[str, anyio.Event] = {}
@@ -170,7 +181,8 @@ class PresenceBus:
     async def _listen_forever(self) -> None:
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=None)
+                async with self._pubsub_lock:
+                    message = await self._pubsub.get_message(timeout=LISTEN_SECONDS)
             except RedisError as exc:
                 self._failed("listen", exc)
                 await anyio.sleep(RETRY_SECONDS)
@@ -263,10 +275,11 @@ class PresenceBus:
         self._wakeup.set()
 
     async def _ensure(self, call: Any, what: str) -> None:
-        """Await `call()` until Redis takes it."""
+        """Await `call()` (a use of the pub/sub connection) until Redis takes it."""
         while True:
             try:
-                await call()
+                async with self._pubsub_lock:
+                    await call()
             except RedisError as exc:
                 self._failed(what, exc)
                 await anyio.sleep(RETRY_SECONDS)

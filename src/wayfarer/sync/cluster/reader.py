@@ -36,6 +36,24 @@ Apply = Callable[[StreamEntry], None]
 Broken = Callable[[Exception], None]
 
 
+class StreamGap(Exception):
+    """A trip's stream was trimmed past entries a room had not read yet.
+
+    Expected, not a failure: a relay slowed or frozen for longer than the trim grace
+    period (`--trim-grace`) meets it, and its room catches up from the store and the
+    stream into the document its peers hold (`ClusterServer`). The reader ends that
+    room's subscription without an error and hands the gap to its `broken`.
+    """
+
+    def __init__(self, trip_id: str, missed: int) -> None:
+        super().__init__(
+            f"trip {trip_id}: its stream was trimmed past {missed} entries this relay had not read yet "
+            "(it fell behind by more than the trim grace period)"
+        )
+        self.trip_id = trip_id
+        self.missed = missed
+
+
 @dataclass
 class _Subscription:
     after: StreamId
@@ -56,11 +74,13 @@ class StreamReader:
 
     Prevents one trip from stalling the others, or itself: an entry that is not a Yjs
     update (`apply` raises `PoisonEntry`) is handed to the `Quarantine` and skipped, and
-    the room goes on with the entries after it (the policy is in `poison`); any other
-    failure of `apply` is a broken room: the reader drops its subscription and calls
-    its `broken` (the server unloads the room; its peers reconnect to a fresh load),
-    and reads on for every other room. Redis failures are logged and retried, never
-    fatal to the relay.
+    the room goes on with the entries after it (the policy is in `poison`); a room that
+    fell behind a trim (`StreamGap`) loses its subscription and is handed to its
+    `broken` quietly (it catches up and subscribes again); any other failure of `apply`
+    is a broken room: logged, the subscription dropped, `broken` called (the server
+    unloads the room; its peers reconnect to a fresh load). Either way the reader reads
+    on for every other room. Redis failures are logged and retried, never fatal to the
+    relay.
     """
 
     def __init__(self, client: Redis, quarantine: Quarantine) -> None:
@@ -115,6 +135,10 @@ class StreamReader:
                 subscription.apply(entry)
             except PoisonEntry as poison:
                 self._quarantine.hold(poison)
+            except StreamGap as gap:
+                self.unsubscribe(trip_id)
+                subscription.broken(gap)
+                return
             except Exception as exc:  # noqa: BLE001 - whatever breaks one room must not stop the others
                 log.error("trip %s: stream entry %s cannot be applied: %s", trip_id, raw_id.decode(), exc)
                 self.unsubscribe(trip_id)

@@ -101,7 +101,7 @@ def connect(url: str) -> Redis:
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
     except ValueError as exc:  # redis-py's word for a malformed URL
-        raise ClusterError(f"--redis {exc}") from None
+        raise ClusterError(f"--redis {_safe(url)!r}: {exc}") from None
 
 
 class TripStreams:
@@ -131,9 +131,10 @@ class TripStreams:
 async def check_redis_settings(client: Redis, url: str) -> None:
     """Raise ClusterError, naming the setting and its fix, unless Redis is safe for trips."""
     try:
+        # INFO, not CONFIG GET: it reports the same settings, and managed Redis services often disable CONFIG.
         info = await client.info("server")
-        appendonly = (await client.config_get("appendonly")).get("appendonly")
-        policy = (await client.config_get("maxmemory-policy")).get("maxmemory-policy")
+        appendonly = "yes" if int((await client.info("persistence")).get("aof_enabled", 0)) else "no"
+        policy = (await client.info("memory")).get("maxmemory_policy")
     except RedisError as exc:
         raise ClusterError(f"cannot use Redis at {_safe(url)}: {exc}") from exc
     version = str(info.get("redis_version", "0"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import anyio
 from pycrdt import Channel
@@ -14,24 +15,30 @@ from wayfarer.sync.cluster.loading import LoadedTrip
 from wayfarer.sync.cluster.poison import PoisonEntry
 from wayfarer.sync.cluster.presence import ClusterPresence, RemoteClaimGuard
 from wayfarer.sync.cluster.presence_bus import PresenceBus
+from wayfarer.sync.cluster.reader import StreamGap
 from wayfarer.sync.cluster.redis_log import StreamEntry, StreamId
 from wayfarer.sync.relay.config import RelayConfig
 from wayfarer.sync.relay.peer import InboundCheck, PeerConnection
 from wayfarer.sync.relay.presence import PresenceGuard
 from wayfarer.sync.relay.room import TripRoom
 from wayfarer.sync.relay.storage import RoomStore
+from wayfarer.sync.updatelog import UpdateLog
 
 
-class StreamGap(Exception):
-    """The trip's stream was trimmed past entries this room had not read yet."""
+class FilelessRoomStore(RoomStore):
+    """The single relay's `RoomStore` without its file: what a `ClusterRoom` is given.
 
-    def __init__(self, trip_id: str, missed: int) -> None:
-        super().__init__(
-            f"trip {trip_id}: the stream was trimmed past {missed} entries this relay had not read "
-            "(it fell behind by more than the trim grace period); catching up from the store"
-        )
-        self.trip_id = trip_id
-        self.missed = missed
+    A clustered room's document is never written by the relay that serves it (edits go
+    to the trip's stream; compaction workers move them into the cluster's store), yet
+    the single relay's store would open DATA/rooms/<trip>.sqlite for every trip served:
+    an empty file per trip, next to a PostgreSQL store, or a second handle on the very
+    file the default SQLite store compacts into. The room only uses `document_bytes`, the
+    running estimate of its document's size that the size limit reads, which
+    `ClusterRoom` keeps. There is no file: anything that reads or writes one fails.
+    """
+
+    def __init__(self, trip_id: str) -> None:
+        super().__init__(cast(UpdateLog, None), trip_id, compact_after_rows=0, on_failure=lambda error: None)
 
 
 class ClusterRoom(TripRoom):

@@ -14,20 +14,21 @@ from redis.exceptions import RedisError
 
 from wayfarer.sync.cluster.appender import StreamAppender
 from wayfarer.sync.cluster.compaction_tasks import CompactionQueue, request_compaction_when_long
-from wayfarer.sync.cluster.loading import TripLoader
+from wayfarer.sync.cluster.loading import LOAD_FAILURES, TripLoader, refuse_load
 from wayfarer.sync.cluster.options import ClusterOptions
 from wayfarer.sync.cluster.poison import Quarantine
 from wayfarer.sync.cluster.presence_bus import PresenceBus
-from wayfarer.sync.cluster.reader import StreamReader
+from wayfarer.sync.cluster.reader import StreamGap, StreamReader
 from wayfarer.sync.cluster.redis_log import ClusterError, TripStreams, check_redis_settings, connect
-from wayfarer.sync.cluster.room import ClusterRoom, StreamGap
-from wayfarer.sync.cluster.store import TripStore, TripStoreError, check_store, default_store_spec, open_trip_store
+from wayfarer.sync.cluster.room import ClusterRoom, FilelessRoomStore
+from wayfarer.sync.cluster.store import TripStore, check_store, default_store_spec, one_line, open_trip_store
 from wayfarer.sync.cluster.worker import run_relay_compaction
 from wayfarer.sync.relay.acks import CLOSE_STORE_FAILED
 from wayfarer.sync.relay.config import RelayConfig
 from wayfarer.sync.relay.room import TripRoom
 from wayfarer.sync.relay.server import TripServer
 from wayfarer.sync.relay.storage import RoomStore
+from wayfarer.sync.updatelog import StoreError
 
 log = logging.getLogger("wayfarer.relay")
 
@@ -64,7 +65,7 @@ class ClusterServer(TripServer):
         client = connect(self._redis_url)
         try:
             await check_redis_settings(client, self._redis_url)
-            await self._open_store(client)
+            await self._open_trip_store(client)
             self._client, self._streams, self._quarantine = client, TripStreams(client), Quarantine(client)
             self._reader = StreamReader(client, self._quarantine)
             self._presence_bus = PresenceBus(client, self.config.awareness_timeout_seconds)
@@ -93,8 +94,9 @@ class ClusterServer(TripServer):
                 await self._store_stack.aclose()
                 await self._client.aclose()
 
-    async def _open_store(self, client: Redis) -> None:
+    async def _open_trip_store(self, client: Redis) -> None:
         """Open the durable store and refuse one that is not this cluster's (ClusterError)."""
+        own_folder = self._store is None and self._options.store is None
         if self._store is None:
             spec = self._options.store or default_store_spec(self.config.rooms_dir)
             self._store = await self._store_stack.enter_async_context(open_trip_store(spec))
@@ -104,6 +106,13 @@ class ClusterServer(TripServer):
             raise ClusterError(f"cannot use Redis: {exc}") from exc
         self._loader, self._queue = TripLoader(client, self._store), CompactionQueue(client)
         log.info("trips are kept in Redis and, once compacted, in %s", self._store.description)
+        if own_folder and self._options.relay_workers == 0:
+            log.warning(
+                "no --store: this relay loads compacted trips from its own %s and compacts none; give every relay "
+                "and worker of the cluster the same --store, and run compaction workers, or trips' streams in "
+                "Redis grow without bound",
+                self._store.description,
+            )
 
     async def unload_all(self, code: int, reason: str) -> None:
         """Unload every room, then give the removals of their peers' presence a moment to
@@ -113,6 +122,11 @@ class ClusterServer(TripServer):
             await self._presence_bus.flush()
 
     @asynccontextmanager
+    async def _open_store(self, trip_id: str, on_failure: Callable[[StoreError], None]) -> AsyncIterator[RoomStore]:
+        """No file in DATA/rooms: the relay never writes a clustered trip (`FilelessRoomStore`)."""
+        yield FilelessRoomStore(trip_id)
+
+    @asynccontextmanager
     async def _open_room(self, trip_id: str, store: RoomStore) -> AsyncIterator[TripRoom]:
         """Load the trip: its stream first, then its durable store (`TripLoader` says why in
         that order); serve it while the reader feeds it.
@@ -120,15 +134,17 @@ class ClusterServer(TripServer):
         Subscribing at the last entry the load read is subscribing first: the reader reads
         by id, so nothing added meanwhile is missed or applied twice. If a trim takes
         entries this room has not read yet (`StreamGap`), the room catches up in place.
-        `store` (the single-process relay's) only keeps the room's size estimate here.
+        `store` only keeps the room's size estimate here. A load that Redis or the store
+        fails refuses the trip's peers with one log line (`refuse_load`).
         """
         assert self._streams is not None and self._reader is not None and self._quarantine is not None
         assert self._presence_bus is not None and self._loader is not None and self._queue is not None
         reader, bus = self._reader, self._presence_bus
 
         def fail(exc: Exception) -> None:
-            if isinstance(exc, StreamGap) and not room.unloading:
-                tg.start_soon(self._catch_up, room, fail)
+            if isinstance(exc, StreamGap):
+                if not room.unloading:
+                    tg.start_soon(self._catch_up, room, exc, fail)
                 return
             self._request_unload(room, CLOSE_STORE_FAILED, "the relay could not keep this trip in step with Redis")
 
@@ -138,8 +154,11 @@ class ClusterServer(TripServer):
         if presence is not None:
             await bus.subscribe(trip_id, presence)
         try:
-            loaded = await self._loader.read(trip_id)
-            present = await bus.read_states(trip_id) if presence is not None else []
+            try:
+                loaded = await self._loader.read(trip_id)
+                present = await bus.read_states(trip_id) if presence is not None else []
+            except LOAD_FAILURES as exc:
+                raise refuse_load(trip_id, exc) from None
             async with anyio.create_task_group() as tg:
                 room.load_from(loaded, self._quarantine.hold)
                 if presence is not None:
@@ -157,17 +176,24 @@ class ClusterServer(TripServer):
             if presence is not None:
                 bus.unsubscribe(trip_id)
 
-    async def _catch_up(self, room: ClusterRoom, fail: Callable[[Exception], None]) -> None:
-        """Read the trip again and apply it into the room's document, then read on."""
+    async def _catch_up(self, room: ClusterRoom, gap: StreamGap, fail: Callable[[Exception], None]) -> None:
+        """Read the trip again and apply it into the room's document, then read on.
+
+        Expected when this relay was slowed or frozen past the trim grace period: one
+        warning saying what happened and what was done, and the peers stay connected.
+        """
         assert self._loader is not None and self._quarantine is not None and self._reader is not None
         try:
             loaded = await self._loader.read(room.trip_id)
-        except (RedisError, TripStoreError, ClusterError) as exc:
-            log.error("trip %s: could not catch up after the stream was trimmed: %s", room.trip_id, exc)
+        except LOAD_FAILURES as exc:
+            log.error(
+                "%s, and could not catch up from the store and the stream: %s; its peers are closed with %d",
+                gap, one_line(exc), CLOSE_STORE_FAILED,
+            )  # fmt: skip
             self._request_unload(room, CLOSE_STORE_FAILED, "the relay could not keep this trip in step with Redis")
             return
         if room.unloading:
             return
         room.catch_up(loaded, self._quarantine.hold)
         self._reader.subscribe(room.trip_id, room.applied_id, room.apply_entry, fail)
-        log.warning("trip %s: caught up from the store and the stream after a trim it fell behind", room.trip_id)
+        log.warning("%s; caught up from the store and the stream, its peers stay connected", gap)

@@ -123,6 +123,12 @@ def ensure_same_store(recorded: bytes | None, store: TripStore) -> None:
         )
 
 
+def one_line(failure: BaseException) -> str:
+    """A driver's error message on one line (psycopg's span several, the second a hint
+    indented with a tab), for a log line or a refusal a person reads at once."""
+    return " ".join(str(failure).split()) or type(failure).__name__
+
+
 def redact(url: str) -> str:
     """`url` without its password, for messages and logs."""
     scheme, sep, rest = url.partition("://")

@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from pycrdt import merge_updates
 
 from wayfarer.sync.cluster.redis_log import ClusterError, StreamId
-from wayfarer.sync.cluster.store import StoredTrip, TripStoreError, redact
+from wayfarer.sync.cluster.store import StoredTrip, TripStoreError, one_line, redact
 
 SCHEMA_VERSION: Final = 1
 TABLE: Final = "wayfarer_trip_updates"
@@ -37,6 +37,10 @@ TABLE: Final = "wayfarer_trip_updates"
 EMPTY_UPDATE: Final = b"\x00\x00"
 CONNECT_TIMEOUT_SECONDS: Final = 10
 POOL_SIZE: Final = 4
+# How long a load or compaction waits for a pooled connection. With PostgreSQL down, the
+# pool's default (30 s) kept a peer waiting in silence; failing sooner closes it with
+# CLOSE_TRY_AGAIN, and it retries on its own.
+CONNECTION_WAIT_SECONDS: Final = 5.0
 
 # Made once per database, under a lock, so relays starting together do not race on it.
 _SCHEMA = f"""
@@ -120,18 +124,20 @@ class PostgresTripStore:
             raise self._error(action, exc) from exc
 
     def _error(self, action: str, exc: psycopg.Error) -> TripStoreError:
-        return TripStoreError(f"PostgreSQL at {self.description} could not {action}: {exc}")
+        return TripStoreError(f"PostgreSQL at {self.description} could not {action}: {one_line(exc)}")
 
 
 @asynccontextmanager
 async def open_postgres_store(url: str) -> AsyncIterator[PostgresTripStore]:
     """The store at `url`, its table created if missing; ClusterError if unusable."""
     identity = await _prepare(url)
-    pool = AsyncConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="wayfarer-store")
+    pool = AsyncConnectionPool(
+        url, min_size=1, max_size=POOL_SIZE, open=False, name="wayfarer-store", timeout=CONNECTION_WAIT_SECONDS
+    )
     try:
         await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
     except psycopg.Error as exc:
-        raise ClusterError(f"cannot use PostgreSQL at {redact(url)}: {exc}") from None
+        raise ClusterError(f"cannot use PostgreSQL at {redact(url)}: {one_line(exc)}") from None
     try:
         yield PostgresTripStore(pool, url, identity)
     finally:
@@ -147,7 +153,7 @@ async def _prepare(url: str) -> str:
             cursor = await conn.execute("SELECT key, value FROM wayfarer_store WHERE key IN ('identity', 'schema')")
             facts = dict(await cursor.fetchall())
     except psycopg.Error as exc:
-        raise ClusterError(f"cannot use PostgreSQL at {redact(url)}: {str(exc).strip()}") from None
+        raise ClusterError(f"cannot use PostgreSQL at {redact(url)}: {one_line(exc)}") from None
     if int(facts["schema"]) > SCHEMA_VERSION:
         raise ClusterError(
             f"PostgreSQL at {redact(url)} holds trips in store format {facts['schema']}; this Wayfarer reads up "

@@ -5,7 +5,8 @@ They run inside each relay (`ClusterOptions.compaction_workers`) or on their own
 (the store or Redis unreachable) leaves it pending: another worker, or itself, claims it
 again after `reclaim_after_seconds`. A worker that finds this Redis' trips compacted into
 another store stops (`ClusterError`): compacting into its own would scatter the trips'
-history over two stores.
+history over two stores. Each process's workers also remove the consumers that stopped
+workers left in the task group (`forget_idle_consumers_forever`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from wayfarer.sync.cluster.store import TripStore, TripStoreError, check_store, 
 BLOCK_MS: Final = 1000
 # Pause after Redis failed before asking again.
 RETRY_SECONDS: Final = 0.5
+# How often a process looks for consumers to forget, at most.
+FORGET_EVERY_SECONDS: Final = 300.0
 
 log = logging.getLogger("wayfarer.compaction")
 
@@ -90,8 +93,27 @@ async def run_compaction_workers(client: Redis, store: TripStore, options: Clust
     async with anyio.create_task_group() as tg:
         for n in range(count):
             tg.start_soon(work, CompactionWorker(client, store, options, f"{prefix}:{n}"), tg.cancel_scope)
+        tg.start_soon(forget_idle_consumers_forever, CompactionQueue(client), options.forget_consumers_after_seconds)
     if failure is not None:
         raise failure
+
+
+async def forget_idle_consumers_forever(queue: CompactionQueue, idle_seconds: float) -> None:
+    """Remove the task group's consumers idle for `idle_seconds` that hold no task, now and
+    then (see `compaction_tasks`); any number of processes may do this at once."""
+    while True:
+        try:
+            forgotten = await queue.forget_idle_consumers(idle_seconds)
+        except RedisError as exc:
+            log.warning("could not look for idle compaction consumers in Redis (will look again): %s", exc)
+        else:
+            if forgotten:
+                log.info(
+                    "forgot %d compaction consumers that held no task for over %g s (of workers that stopped, "
+                    "or had nothing to do): %s",
+                    len(forgotten), idle_seconds, ", ".join(forgotten),
+                )  # fmt: skip
+        await anyio.sleep(min(FORGET_EVERY_SECONDS, idle_seconds))
 
 
 class CompactionService:

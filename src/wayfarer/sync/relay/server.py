@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +25,12 @@ log = logging.getLogger("wayfarer.relay")
 
 
 class RoomUnavailable(Exception):
-    """A trip's room could not be loaded (its store failed to open or read)."""
+    """A trip's room could not be loaded (its store failed to open or read); its peers
+    are closed with `code` and the message as the reason."""
+
+    def __init__(self, reason: str, code: int = CLOSE_STORE_FAILED) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class _Loading:
@@ -34,6 +39,7 @@ class _Loading:
     def __init__(self) -> None:
         self._done = anyio.Event()
         self._room: TripRoom | None = None
+        self.failure: RoomUnavailable | None = None  # why it could not be loaded, if `_open_room` said
 
     def finish(self, room: TripRoom | None) -> None:
         """Hand `room` to every waiter (None: it could not be loaded; the log says why)."""
@@ -43,7 +49,7 @@ class _Loading:
     async def wait(self) -> TripRoom:
         await self._done.wait()
         if self._room is None:
-            raise RoomUnavailable("the trip could not be loaded")
+            raise self.failure or RoomUnavailable("the trip could not be loaded")
         return self._room
 
 
@@ -119,7 +125,7 @@ class TripServer(WebsocketServer):
         try:
             room = await self.get_room(websocket.path)
         except RoomUnavailable as exc:
-            websocket.close(CLOSE_STORE_FAILED, str(exc))
+            websocket.close(exc.code, str(exc))
             return
         if not isinstance(room, TripRoom):  # the stock loading path (regression tests only)
             await self.start_room(room)
@@ -180,10 +186,9 @@ class TripServer(WebsocketServer):
             if room is not None:
                 self._request_unload(room, CLOSE_STORE_FAILED, "the relay could not store the trip's changes")
 
-        path = self.config.rooms_dir / f"{trip_id}.sqlite"
         try:
             async with (
-                open_room_store(path, trip_id, self.config.compact_after_rows, on_store_failure) as store,
+                self._open_store(trip_id, on_store_failure) as store,
                 self._open_room(trip_id, store) as room,
             ):
                 async with anyio.create_task_group() as tg:
@@ -206,15 +211,25 @@ class TripServer(WebsocketServer):
             log.info("unloaded trip %s; everything it received is stored", trip_id)
         except StoreError as exc:
             log.error("could not load trip %s: %s", trip_id, exc)
+        except RoomUnavailable as exc:  # `_open_room` refused the trip, and logged why
+            loading.failure = exc
         except Exception:
             log.exception("the room of trip %s failed; its peers will reconnect to a fresh one", trip_id)
         finally:
             if room is not None:
                 self._request_unload(room, CLOSE_STORE_FAILED, "the relay failed to serve this trip")
 
+    def _open_store(
+        self, trip_id: str, on_failure: Callable[[StoreError], None]
+    ) -> AbstractAsyncContextManager[RoomStore]:
+        """The room's store for its lifetime: the trip's update log in DATA/rooms (a subclass hook)."""
+        path = self.config.rooms_dir / f"{trip_id}.sqlite"
+        return open_room_store(path, trip_id, self.config.compact_after_rows, on_failure)
+
     @asynccontextmanager
     async def _open_room(self, trip_id: str, store: RoomStore) -> AsyncIterator[TripRoom]:
-        """The trip's room, filled from `store`, for as long as it is served (a subclass hook)."""
+        """The trip's room, filled from `store`, for as long as it is served (a subclass hook;
+        it may raise RoomUnavailable, having logged why, to refuse the trip's peers)."""
         room = TripRoom(trip_id, store, self.config)
         room.load(await store.load())
         yield room
