@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 
 import anyio
@@ -97,3 +98,30 @@ def test_exports_in_every_format(relay: RelayProcess, capsys, tmp_path) -> None:
     md = target.read_text()
     assert code == 0 and out == ""
     assert "## Day 1 — Belém (2026-12-03)" in md and "**Belém Tower**" in md and "## Unscheduled" in md
+
+
+def test_trip_new_can_make_links_that_expire(relay: RelayProcess, capsys) -> None:
+    code, out, err = cli(capsys, "trip", "new", "--relay", relay.url, "--key", relay.key, "--title", "Short", "--expires-in", "3s")
+    assert code == 0, err
+    created = json.loads(out)
+    assert created["expires_at"].endswith("Z")
+    code, out, err = cli(capsys, "trip", "show", created["viewer_link"], "--json")
+    assert code == 0 and json.loads(out)["meta"]["title"] == "Short", err
+    time.sleep(3.5)
+    code, out, err = cli(capsys, "trip", "show", created["link"], "--timeout", "5")
+    assert code == 1 and "expired" in err
+
+
+@pytest.mark.parametrize("bad", ["0", "-5m", "soon", "3w"])
+def test_trip_new_refuses_a_duration_it_cannot_read(bad: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["trip", "new", "--title", "X", "--relay", "ws://127.0.0.1:1", "--key", "k", f"--expires-in={bad}"])
+    assert exit_.value.code == 2
+    assert "duration" in capsys.readouterr().err
+
+
+def test_expiring_links_need_a_relay(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("WAYFARER_HOME", str(tmp_path))
+    code, out, err = cli(capsys, "trip", "new", "--title", "Local", "--expires-in", "1h")
+    assert code == 1 and out == "" and "--relay" in err
+    assert list(tmp_path.rglob("*.wayfarer")) == []  # nothing created

@@ -9,9 +9,11 @@ title) prints one readable line to stderr and exits 1.
 from __future__ import annotations
 
 import argparse
+import datetime
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,6 +79,13 @@ def add_new_parser(actions: argparse._SubParsersAction) -> argparse.ArgumentPars
     parser.add_argument("--currency", default="EUR", help="ISO 4217 code for costs and budget (default EUR)")
     parser.add_argument("--relay", metavar="URL", help="create the trip on this relay (ws://HOST:PORT)")
     parser.add_argument("--key", metavar="K", help="the relay's key, which signs the trip's links")
+    parser.add_argument(
+        "--expires-in",
+        type=duration_seconds,
+        metavar="DURATION",
+        help="with --relay: the links stop working after DURATION (90s, 30m, 12h, 7d); "
+        "relays close connections made with them then (default: links never expire)",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="with --relay: give up after S seconds")
     parser.set_defaults(func=run_new)
     return parser
@@ -87,14 +96,40 @@ def run_new(args: argparse.Namespace) -> int:
     if args.relay or args.key:
         if not (args.relay and args.key):
             raise ValueError("--relay and --key go together: the key signs the trip's links")
+        expires_at = time.time() + args.expires_in if args.expires_in is not None else None
         created = anyio.run(
-            lambda: create_remote_trip(args.relay, args.key, args.title, args.currency, timeout=args.timeout)
+            lambda: create_remote_trip(
+                args.relay, args.key, args.title, args.currency, timeout=args.timeout, expires_at=expires_at
+            )
         )
-        print(json.dumps({**created, "currency": args.currency}))
+        expiry = {"expires_at": _iso_utc(expires_at)} if expires_at is not None else {}
+        print(json.dumps({**created, "currency": args.currency, **expiry}))
         return 0
+    if args.expires_in is not None:
+        raise ValueError("--expires-in is for links, which only a trip on a relay has: add --relay and --key")
     info = TripLibrary().create(args.title, currency=args.currency)
     print(json.dumps({"id": info.id, "title": info.title, "currency": args.currency, "path": str(info.path)}))
     return 0
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> float:
+    """`90s`, `30m`, `12h`, `7d` or a plain number of seconds, as seconds (> 0)."""
+    text = text.strip().lower()
+    number, factor = (text[:-1], _UNITS[text[-1]]) if text[-1:] in _UNITS else (text, 1)
+    try:
+        seconds = float(number) * factor
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a duration looks like 90s, 30m, 12h or 7d, not {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"a duration must be more than zero, not {text!r}")
+    return seconds
+
+
+def _iso_utc(unix_time: float) -> str:
+    return datetime.datetime.fromtimestamp(unix_time, datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------- trip show

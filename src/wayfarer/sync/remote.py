@@ -46,9 +46,17 @@ async def fetch_snapshot(link: str, timeout: float = 10) -> TripSnapshot:
 
 
 async def create_remote_trip(
-    relay_url: str, key: str, title: str, currency: str = "EUR", *, timeout: float = 10
+    relay_url: str,
+    key: str,
+    title: str,
+    currency: str = "EUR",
+    *,
+    timeout: float = 10,
+    expires_at: float | None = None,
 ) -> dict[str, str]:
-    """Create a trip on the relay at `relay_url` (whose signing key is `key`).
+    """Create a trip on the relay at `relay_url` (whose signing key is `key`); its links
+    stop working at `expires_at` (unix time) when given, and relays close connections
+    made with them at that moment.
 
     Returns `{"id", "title", "link", "viewer_link"}` once the relay has durably stored the
     new trip, so the links work as soon as they are printed. Raises `InvalidValue` for a
@@ -57,8 +65,8 @@ async def create_remote_trip(
     """
     relay_url = _relay_base(relay_url)
     trip_id = new_trip_id()
-    editor = TripLink(relay_url, trip_id, make_token(key, trip_id, "editor"))
-    viewer = TripLink(relay_url, trip_id, make_token(key, trip_id, "viewer"))
+    editor = TripLink(relay_url, trip_id, make_token(key, trip_id, "editor", expires_at))
+    viewer = TripLink(relay_url, trip_id, make_token(key, trip_id, "viewer", expires_at))
     trip = Trip(Doc())
     trip.create(title, currency=currency)
     async with RelayConnection(trip.doc, editor, backoff=QUICK_RETRIES, open_timeout=timeout) as connection:
