@@ -65,6 +65,8 @@ async def test_peers_on_two_relays_writing_at_once_converge(
         await alice.wait_until(lambda: all(p in str(alice.text()) for p in expected_parts), "bob's edits at alice")
         await bob.wait_until(lambda: str(bob.text()) == str(alice.text()), "bob to match alice")
         assert len(str(alice.text())) == sum(map(len, expected_parts)), "no edit may arrive twice"
+    # each relay says where the trips live: Redis, and its own folder as nothing compacts
+    assert a.count_log(r"keeping trips in Redis redis://\S+ and .*relay-a.*nothing compacts into it") == 1, a.logs()
 
 
 async def test_an_update_acknowledged_by_one_relay_is_served_by_the_other_after_it_dies(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wayfarer.sync.cluster.options import ClusterOptions
 from wayfarer.sync.cluster.server import ClusterServer
-from wayfarer.sync.cluster.store import TripStore
+from wayfarer.sync.cluster.store import TripStore, redact
 from wayfarer.sync.relay import Relay, RelayConfig
 from wayfarer.sync.relay.server import TripServer
 
@@ -25,6 +25,15 @@ class ClusterRelay(Relay):
         self.redis_url = redis_url
         self.options = options or ClusterOptions()
         self._store = store
+
+    def where_trips_live(self) -> str:
+        if self._store is not None:
+            store = self._store.description
+        elif self.options.store is not None:
+            store = redact(self.options.store)
+        else:
+            store = f"{self.config.rooms_dir} (this relay's own; nothing compacts into it)"
+        return f"Redis {redact(self.redis_url)} and {store}"
 
     def _make_server(self) -> TripServer:
         return ClusterServer(self.config, self.redis_url, self.options, self._store)

@@ -61,8 +61,12 @@ class Relay:
             tg.start_soon(self._http.main_loop)
             stack.push_async_callback(self._stop_http)
             self._stack = stack.pop_all()
-        log.info("relay listening on %s, keeping trips in %s", self.url, self.config.rooms_dir)
+        log.info("relay listening on %s, keeping trips in %s", self.url, self.where_trips_live())
         return self
+
+    def where_trips_live(self) -> str:
+        """Where this relay keeps trips, for its start-up line (no password)."""
+        return str(self.config.rooms_dir)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
