@@ -149,3 +149,13 @@ async def test_one_shot_reads_fail_readably(relay: RelayProcess) -> None:
     relay.kill()
     with pytest.raises(SyncTimeout, match="cannot reach the relay at ws://127.0.0.1"):
         await fetch_snapshot(unreachable, timeout=1.0)
+
+
+async def test_a_flush_that_never_reached_the_relay_says_so_without_counting_zero_changes() -> None:
+    trip = Trip(Doc())
+    trip.create("Lisbon")  # made before connecting: the ledger cannot count it until a sync
+    async with RelayConnection(trip.doc, f"ws://127.0.0.1:1/never?token={make_token('k', 'never', 'editor')}") as link:
+        with pytest.raises(SyncTimeout) as timeout:
+            await link.flush(0.5)
+    assert str(timeout.value).startswith("local changes not confirmed as stored by the relay at ws://127.0.0.1:1")
+    assert "cannot reach" in str(timeout.value)

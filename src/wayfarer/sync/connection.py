@@ -142,10 +142,15 @@ class RelayConnection:
         await self._wait(
             lambda: self._state == "synced" and self._ledger.settled,
             timeout,
-            f"{self._ledger.unacked} local change(s) not confirmed as stored by",
+            self._unconfirmed,
         )
 
-    async def _wait(self, ready: Callable[[], bool], timeout: float, failure: str) -> None:
+    def _unconfirmed(self) -> str:
+        # Before a first sync the ledger cannot count what the relay lacks yet.
+        unacked = self._ledger.unacked
+        return f"{unacked} local change(s) not confirmed as stored by" if unacked else "local changes not confirmed as stored by"
+
+    async def _wait(self, ready: Callable[[], bool], timeout: float, failure: str | Callable[[], str]) -> None:
         try:
             with anyio.fail_after(timeout):
                 while not ready():
@@ -155,6 +160,8 @@ class RelayConnection:
                         self._progress = anyio.Event()
                     await self._progress.wait()
         except TimeoutError:
+            if callable(failure):
+                failure = failure()
             raise SyncTimeout(
                 f"{failure} the relay at {self.link.relay_url} after {timeout:g} s "
                 f"({self._why_waiting()})"
