@@ -25,6 +25,7 @@ pytestmark = pytest.mark.anyio
 
 UPDATES = 10_000
 UPDATE_BYTES = 4096  # 40 MB streamed in all, many times what loopback socket buffers absorb
+KEYS = 64
 # Presence is relayed, never stored, so the relay's memory growth during a presence flood
 # is what it buffers: with no bound, the stuck reader's share of the whole 40 MB.
 MEMORY_BOUND = 24 * 1024 * 1024
@@ -70,11 +71,15 @@ async def test_a_reader_that_never_reads_is_closed_while_others_get_every_update
         await reader.synced()
         ticks = writer.doc.get("ticks", type=Map)
         for n in range(UPDATES):
-            ticks["latest"] = f"{n}:" + os.urandom(UPDATE_BYTES // 2).hex()
+            # Over KEYS keys, not one: the relay applies the edits of a burst in one
+            # transaction, where overwrites of a single key would leave only the last.
+            ticks[f"k{n % KEYS}"] = f"{n}:" + os.urandom(UPDATE_BYTES // 2).hex()
         await relay.await_log(STUCK_CLOSED.format(trip="trip-stream"), timeout=60)
         latest = reader.doc.get("ticks", type=Map)
         await reader.wait_until(
-            lambda: str(latest.get("latest", "")).startswith(f"{UPDATES - 1}:"), "every update at the reader", 60
+            lambda: str(latest.get(f"k{(UPDATES - 1) % KEYS}", "")).startswith(f"{UPDATES - 1}:"),
+            "every update at the reader",
+            60,
         )
         await writer.ack(timeout=60)
         await assert_closed_with_try_again(stuck)

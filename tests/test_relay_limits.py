@@ -81,6 +81,7 @@ async def test_random_bytes_close_the_connection_and_are_logged(relay: RelayProc
         async with RawPeer.connect(relay.link("trip-noise"), handshake=False) as sender:
             await sender.send(frame)
             assert await sender.closed() == CLOSE_PROTOCOL
+    await relay.await_log("trip-noise with code 1002", count=20)  # the log reaches us after the close
     assert relay.count_log("trip-noise with code 1002") == 20
     await assert_others_unaffected(relay, "trip-noise")
 

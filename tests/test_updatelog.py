@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 from _children import run_and_kill, saved_numbers
-from pycrdt import Doc, Map, Text
+from hypothesis import given
+from hypothesis import strategies as st
+from pycrdt import Doc, Map, Text, merge_updates
 
 from wayfarer.sync.updatelog import StoreCorrupted, StoreError, UpdateLog
 
@@ -209,6 +212,126 @@ def test_compaction_keeps_updates_that_wait_for_a_missing_one(tmp_path: Path) ->
         log.compact()
         log.append(first)
         assert text_of(load(log.read())) == "world!"
+
+
+EDITS = st.lists(
+    st.tuples(st.booleans(), st.sampled_from(["insert", "delete", "set", "sync"]), st.integers(0, 1_000)),
+    max_size=80,
+)
+
+
+def edited_by_two_people(edits: list[tuple[bool, str, int]]) -> tuple[Doc, list[bytes]]:
+    """Two documents editing a text and a map, syncing now and then; the updates the
+    first one made or received, in order, and that document once fully synced."""
+    doc, updates = recording_doc()
+    other = Doc()
+    for step, (mine, action, at) in enumerate(edits):
+        editor = doc if mine else other
+        text, plan = editor.get("numbers", type=Text), editor.get("plan", type=Map)
+        if action == "sync":
+            doc.apply_update(other.get_update(doc.get_state()))
+            other.apply_update(doc.get_update(other.get_state()))
+        elif action == "delete" and len(text) > 2:
+            start = at % (len(text) - 1)
+            del text[start : start + 2]
+        elif action == "set":
+            plan[f"k{at % 7}"] = step
+        else:
+            text.insert(at % (len(text) + 1), f"{step};")
+    doc.apply_update(other.get_update(doc.get_state()))
+    return doc, updates
+
+
+@given(EDITS)
+def test_compacting_to_the_document_keeps_every_update(edits: list[tuple[bool, str, int]]) -> None:
+    doc, updates = edited_by_two_people(edits)
+    with tempfile.TemporaryDirectory() as folder, UpdateLog(Path(folder) / "t.wayfarer") as log:
+        log.append_many([*updates, b"\x00\x00"])
+        assert log.compact_to(doc.get_update())
+        assert log.row_count() == 1
+        reloaded = load(log.read())
+    assert text_of(reloaded) == text_of(doc)
+    assert reloaded.get("plan", type=Map).to_py() == doc.get("plan", type=Map).to_py()
+
+
+def test_a_streamed_reply_compacted_to_the_document_is_a_fraction_of_its_merge(tmp_path: Path) -> None:
+    """Why `compact_to` exists: merged bytes keep one item per token (and load in
+    quadratic time); the document's own encoding joins them."""
+    doc, updates = recording_doc()
+    text = doc.get("numbers", type=Text)
+    for n in range(2_000):
+        text.insert(len(text), f" {n}")
+    with UpdateLog(tmp_path / "t.wayfarer") as log:
+        log.append_many(updates)
+        assert log.compact_to(doc.get_update())
+        assert log.byte_size() < len(merge_updates(*updates)) / 2
+        assert text_of(load(log.read())) == str(text)
+
+
+def test_partial_compaction_to_the_document_leaves_later_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.wayfarer"
+    doc, updates = recording_doc()
+    text = doc.get("numbers", type=Text)
+    for n in range(30):
+        text.insert(len(text), f"{n};")
+        if n == 19:
+            document = doc.get_update()
+    with UpdateLog(path) as log:
+        log.append_many(updates)
+        assert log.compact_to(document, upto_seq=20)
+        assert log.row_count() == 1 + 10
+        assert log.last_seq() == 30
+        assert text_of(load(log.read())) == str(text)
+
+
+def test_a_document_holding_an_update_pending_is_not_compacted_to(tmp_path: Path) -> None:
+    """A document that got an update before the one it depends on holds it pending and
+    leaves it out of its encoding: the rows must stay as they are."""
+    doc, updates = recording_doc()
+    text = doc.get("numbers", type=Text)
+    text.insert(0, "hello")
+    text.insert(5, " world")
+    first, second = updates
+    relay_copy = Doc()
+    relay_copy.apply_update(second)  # pending: it builds on `first`
+    with UpdateLog(tmp_path / "t.wayfarer") as log:
+        log.append(second)
+        assert not log.compact_to(relay_copy.get_update())
+        assert log.read() == [second]
+        log.append(first)
+        assert log.compact_to(load(log.read()).get_update())
+        assert text_of(load(log.read())) == "hello world"
+
+
+def test_a_document_lacking_a_deletion_of_the_rows_is_not_compacted_to(tmp_path: Path) -> None:
+    doc, updates = recording_doc()
+    text = doc.get("numbers", type=Text)
+    text.insert(0, "hello world")
+    del text[0:6]
+    with UpdateLog(tmp_path / "t.wayfarer") as log:
+        log.append_many(updates)
+        assert not log.compact_to(load(updates[:1]).get_update())
+        deletion_pending = Doc()
+        deletion_pending.apply_update(updates[1])  # a deletion of text it has never seen
+        assert not log.compact_to(deletion_pending.get_update())
+        assert log.read() == updates
+        assert log.compact_to(doc.get_update())
+        assert text_of(load(log.read())) == "world"
+
+
+def test_compacting_to_the_document_checks_only_the_rows_it_is_told_to(tmp_path: Path) -> None:
+    """The relay's rows after the ones it loaded are its document's own updates: it
+    skips checking them (decoding a large trip several times over) with `check_through`."""
+    doc, updates = recording_doc()
+    text = doc.get("numbers", type=Text)
+    text.insert(0, "from the file;")
+    text.insert(len(text), "from the room;")
+    stale = load(updates[:1]).get_update()  # does not hold the second row
+    with UpdateLog(tmp_path / "t.wayfarer") as log:
+        log.append_many(updates)
+        assert not log.compact_to(stale, check_through=2)
+        assert log.compact_to(stale, check_through=1), "the second row is taken as held"
+        assert log.row_count() == 1
 
 
 def test_one_log_can_be_shared_by_threads(tmp_path: Path) -> None:

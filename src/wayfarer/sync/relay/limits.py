@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pycrdt import Doc
 
 from wayfarer.sync.protocol import CLOSE_DOC_TOO_BIG
@@ -20,17 +22,19 @@ class DocumentSizeLimit:
     the limit is near, so ordinary edits cost nothing.
     """
 
-    def __init__(self, doc: Doc, store: RoomStore, max_bytes: int) -> None:
+    def __init__(self, doc: Doc, store: RoomStore, max_bytes: int, unapplied: Callable[[], int] = lambda: 0) -> None:
         self._doc = doc
         self._store = store
         self._max_bytes = max_bytes
+        self._unapplied = unapplied  # bytes of edits accepted but not applied yet
 
     def admit(self, frame: Frame) -> Frame | None:
         if not frame.is_edit:
             return frame
-        if self._store.document_bytes + len(frame.payload) <= self._max_bytes:
+        incoming = len(frame.payload) + self._unapplied()
+        if self._store.document_bytes + incoming <= self._max_bytes:
             return frame
-        size = len(self._doc.get_update()) + len(frame.payload)
+        size = len(self._doc.get_update()) + incoming
         if size > self._max_bytes:
             raise CloseConnection(
                 CLOSE_DOC_TOO_BIG, f"its edit would grow the trip to ~{size} bytes, over the limit of {self._max_bytes}"
