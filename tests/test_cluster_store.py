@@ -12,7 +12,7 @@ import anyio
 import psycopg
 import pytest
 from postgres_process import PostgresProcess, postgres_server  # noqa: F401
-from pycrdt import Doc, Text
+from pycrdt import Doc, Text, merge_updates
 
 from wayfarer.sync.cluster.redis_log import ClusterError
 from wayfarer.sync.cluster.store import TripStore, open_trip_store
@@ -140,3 +140,46 @@ async def test_a_store_that_cannot_be_used_is_refused_readably(spec: str, says: 
             pass
     assert says in str(refused.value)
     assert "secret" not in str(refused.value)
+
+
+async def test_a_trip_streamed_token_by_token_is_stored_as_a_documents_own_encoding(open_store: OpenStore) -> None:
+    """Merged as bytes, a reply streamed a token per update keeps an item per token, which
+    yrs loads in quadratic time; the compacted row is the document's own encoding."""
+    updates, expected = edits(3000)
+    async with open_store() as store:
+        await store.compact("trip-stream", updates[:1000], (10, 0))
+        await store.compact("trip-stream", updates[1000:], (20, 0))
+        stored = await store.load("trip-stream")
+    assert stored.rows == 1
+    assert text_of(stored.update) == expected
+    assert stored.update is not None
+    merged = merge_updates(*updates)
+    assert len(stored.update) < len(merged) / 2, (len(stored.update), len(merged))
+    doc = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    assert len(stored.update) == len(doc.get_update())
+
+
+async def test_an_update_missing_its_dependency_is_kept_by_compaction(open_store: OpenStore) -> None:
+    """A document leaves pending updates out of its encoding: a compaction whose updates
+    lack a dependency keeps them (merged as bytes), and they apply once it arrives."""
+    updates, expected = edits(6)
+    deleting = Doc()
+    for update in updates:
+        deleting.apply_update(update)
+    before = deleting.get_state()
+    text = deleting.get("notes", type=Text)
+    del text[1:4]  # ";1;": part of a stored token and all of the missing update's
+    deletion = deleting.get_update(before)
+    async with open_store() as store:
+        await store.compact("trip-gap", [updates[0], updates[2], updates[3]], (10, 0))  # updates[1] missing
+        await store.compact("trip-gap", [deletion], (20, 0))
+        await store.compact("trip-gap", [], (30, 0))
+        stored = await store.load("trip-gap")
+        assert stored.rows == 1
+        assert text_of(stored.update) == "0", "only what does not depend on the missing update"
+        await store.compact("trip-gap", [updates[1], *updates[4:]], (40, 0))
+        stored = await store.load("trip-gap")
+    assert stored.rows == 1
+    assert text_of(stored.update) == "0" + expected[4:]

@@ -31,13 +31,13 @@ import os
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from pycrdt import Decoder, get_state, get_update, merge_updates
+from pycrdt import Decoder, Doc, get_state, get_update, merge_updates
 
 # "WAYF" as a big-endian int: marks a SQLite file as a Wayfarer update log.
 APPLICATION_ID = 0x57415946
@@ -126,10 +126,11 @@ class UpdateLog:
         assert seq is not None
         return seq
 
-    def read(self) -> list[bytes]:
-        """Every stored update in append order; raises `StoreCorrupted` on a bad row."""
+    def read(self, upto_seq: int | None = None) -> list[bytes]:
+        """Every stored update (up to row `upto_seq`, default: all) in append order;
+        raises `StoreCorrupted` on a bad row."""
         with self._lock:
-            return [data for _, data in self._read_rows_in(self._db, None)]
+            return [data for _, data in self._read_rows_in(self._db, upto_seq)]
 
     def row_count(self) -> int:
         return int(self._scalar("count the updates", "SELECT COUNT(*) FROM updates"))
@@ -331,6 +332,33 @@ _HINTS = {
     sqlite3.SQLITE_PERM: ": check that the file and its folder are writable",
     sqlite3.SQLITE_CANTOPEN: ": check that the file and its folder are writable",
 }
+
+
+def document_encoding(updates: Sequence[bytes]) -> bytes | None:
+    """The own encoding (`Doc.get_update()`) of a document that applied `updates`, if it
+    holds every insert and deletion of every one of them; None if it does not (an update
+    whose dependencies are not among `updates` stays pending, and an encoding leaves it
+    out) or if pycrdt cannot read them.
+
+    Why: merged bytes keep one item per insert, and yrs loads a reply streamed a token
+    per transaction in time quadratic in its tokens; a document encodes it as few items.
+    """
+    doc: Doc = Doc()
+    try:
+        for update in updates:
+            doc.apply_update(update)
+    except ValueError:
+        return None
+    document = doc.get_update()
+    return document if _holds_all(document, list(updates)) else None
+
+
+def merge_compactly(updates: Sequence[bytes]) -> bytes:
+    """`updates` as one update: a document's own encoding when it provably holds them all
+    (`document_encoding`), else merged as bytes (`merge_updates`), which keeps everything,
+    pending updates included."""
+    document = document_encoding(updates)
+    return document if document is not None else merge_updates(*updates)
 
 
 def _holds_all(document: bytes, updates: list[bytes]) -> bool:

@@ -4,7 +4,11 @@ The steps, each safe to repeat and safe to stop after:
 
 1. read the trip's whole stream (in batches);
 2. `store.compact`: the stored rows and those entries merged into one row, committed,
-   only the merged rows deleted (atomically, or idempotently step by step);
+   only the merged rows deleted (atomically, or idempotently step by step). The row is
+   the own encoding of a document built from them when it holds every one of them (a
+   reply streamed a token per entry then loads as a few items, not one per token: 10,000
+   tokens, 0.4 ms instead of 755 ms), else them merged as bytes, which keeps updates
+   still missing a dependency (`updatelog.document_encoding`);
 3. trim the stream up to the newest entry that this compaction merged and that is older
    than the grace period, with one Lua script that first adds a trim marker and then runs
    `XTRIM MINID`.

@@ -6,7 +6,9 @@ makes concurrent edits merge), with the newest stream entry id it contains. Rows
 only ever inserted, and deleted once merged into a newer row:
 
 - `compact` runs in ONE transaction: take the trip's advisory lock, read its rows,
-  insert their merge with the new stream entries, delete exactly the rows read, commit.
+  insert their merge with the new stream entries (the own encoding of a document built
+  from them when it holds every one, else merged as bytes: `merge_compactly`), delete
+  exactly the rows read, commit.
   A worker killed before the commit changes nothing (PostgreSQL rolls back); one killed
   after has stored everything it read. Two workers on one trip take turns on the lock;
   the second merges on top of the first's row and loses nothing.
@@ -29,6 +31,7 @@ from pycrdt import merge_updates
 
 from wayfarer.sync.cluster.redis_log import ClusterError, StreamId
 from wayfarer.sync.cluster.store import StoredTrip, TripStoreError, one_line, redact
+from wayfarer.sync.updatelog import merge_compactly
 
 SCHEMA_VERSION: Final = 1
 TABLE: Final = "wayfarer_trip_updates"
@@ -103,7 +106,7 @@ class PostgresTripStore:
                 position = max(stored, stream_upto)
                 if not updates and len(rows) <= 1 and position == stored:
                     return stored
-                merged = await anyio.to_thread.run_sync(_merge, [*(bytes(row[1]) for row in rows), *updates])
+                merged = await anyio.to_thread.run_sync(_compacted, [*(bytes(row[1]) for row in rows), *updates])
                 await conn.execute(
                     f"INSERT INTO {TABLE} (trip_id, data, stream_ms, stream_seq) VALUES (%s, %s, %s, %s)",
                     (trip_id, merged, position[0], position[1]),
@@ -160,6 +163,12 @@ async def _prepare(url: str) -> str:
             f"to {SCHEMA_VERSION}: update Wayfarer"
         )
     return str(facts["identity"])
+
+
+def _compacted(updates: list[bytes]) -> bytes:
+    """The row a compaction stores: a document's own encoding of `updates` when it holds
+    them all, else `updates` merged as bytes (`merge_compactly`)."""
+    return merge_compactly(updates) if updates else EMPTY_UPDATE
 
 
 def _merge(updates: list[bytes]) -> bytes:

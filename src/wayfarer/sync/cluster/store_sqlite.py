@@ -7,10 +7,14 @@ are shared safely between processes on one machine (WAL), not between machines: 
 what `store_postgres` is for.
 
 Compacting is three steps, each its own transaction: append the new stream entries as
-one row, record the stream position, merge every row up to the new one into one
-(`UpdateLog.compact`, atomic). A process killed between them leaves an extra row, or a
-position older than the rows hold; the next compaction merges the same entries again,
-which changes nothing (a Yjs update applied twice is applied once). Never the reverse:
+one row, record the stream position, replace every row up to the new one with one
+(atomic): the own encoding of a document built from the stored rows and the entries
+when it holds every one of them (`UpdateLog.compact_to`, `document_encoding`: a reply
+streamed a token per entry then loads as a few items, not one per token), else the rows
+merged as bytes (`UpdateLog.compact`, which keeps updates still missing a dependency).
+A process killed between them leaves an extra row, or a position older than the rows
+hold; the next compaction merges the same entries again, which changes nothing (a Yjs
+update applied twice is applied once). Never the reverse:
 the position is recorded only after the entries are on disk, and a worker trims the
 stream only up to what its own compaction stored. Compactions of one trip take turns on
 a lock file beside it (`flock`, released by the kernel when a process dies), so that a
@@ -34,7 +38,7 @@ from pycrdt import merge_updates
 
 from wayfarer.sync.cluster.redis_log import StreamId, format_stream_id, parse_stream_id
 from wayfarer.sync.cluster.store import StoredTrip, TripStoreError
-from wayfarer.sync.updatelog import StoreError, UpdateLog
+from wayfarer.sync.updatelog import StoreError, UpdateLog, document_encoding
 
 # The update log's `info` key holding the newest stream entry id merged into the rows.
 POSITION_KEY: Final = "cluster_stream_upto"
@@ -93,11 +97,19 @@ class SqliteTripStore:
                 stored = _position(log)
                 if updates:
                     newest = log.append_many([merge_updates(*updates)])
+                    # The entries themselves, not their merged row: a document applies
+                    # those fast, and a row merged from many tokens slowly.
+                    sources = [*log.read(newest - 1), *updates]
                 else:
                     newest = log.last_seq()
+                    sources = log.read(newest)
                 if stream_upto > stored:
                     log.set_info(POSITION_KEY, format_stream_id(stream_upto))
-                log.compact(upto_seq=newest)
+                document = document_encoding(sources) if updates or len(sources) > 1 else None
+                # compact_to checks again, in its transaction, that the document holds
+                # every row it replaces; if it does not, the rows are merged as bytes.
+                if document is None or not log.compact_to(document, upto_seq=newest):
+                    log.compact(upto_seq=newest)
             except StoreError as exc:
                 raise TripStoreError(str(exc)) from exc
         return max(stored, stream_upto)
