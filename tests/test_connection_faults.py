@@ -3,6 +3,7 @@ cut in the middle, a peer that edits for a while with no relay at all."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import anyio
@@ -10,13 +11,16 @@ import pytest
 from _frame_dropping_proxy import FrameDroppingProxy
 from _sync_peers import FAST_RETRY, PATIENCE, eventually
 from pycrdt import Doc
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 from relay_process import RelayProcess
 
+from wayfarer.sync.acks import AckLedger
 from wayfarer.sync.connection import RelayConnection
 from wayfarer.sync.links import TripLink
 from wayfarer.sync.local import LocalTrip
 from wayfarer.sync.remote import fetch_snapshot
-from wayfarer.sync.session import IDLE_ACK_CHECK_S
+from wayfarer.sync.session import IDLE_ACK_CHECK_S, RelaySession
 from wayfarer.sync.status import SyncStatus
 from wayfarer.trip import Person, Trip
 
@@ -150,3 +154,32 @@ async def test_a_connected_peer_that_missed_an_update_catches_up_without_reconne
             await eventually(lambda: proxy.dropped == 1, "the proxy swallows Ben's update")
             await eventually(lambda: ana.is_trip and ana.snapshot() == ben.snapshot(), "Ana catches up", IDLE_ACK_CHECK_S * 4)
             assert all(s.state != "offline" and s.state != "connecting" for s in statuses)  # never reconnected
+
+
+async def test_a_local_edit_made_as_the_connection_breaks_never_fails(relay: RelayProcess) -> None:
+    """The sender of a broken connection stops before the session is dropped; an edit made
+    in between (inside its document transaction, where `RelayConnection` hands it to the
+    session) must not raise: it waits in the document for the next connection."""
+    doc = Doc()
+    trip = Trip(doc)
+    trip.create("Lisbon")
+    async with connect(relay.link("breaking")) as websocket:
+        session = RelaySession(
+            websocket, doc, AckLedger(doc.get_state()), editor=True, presence=None,
+            apply_remote=doc.apply_update, on_synced=lambda: None, on_acked=lambda: None, ack_interval=0.05,
+        )  # fmt: skip
+        doc.observe(lambda event: session.send_update(event.update))
+
+        async def run_until_broken() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                await session.run()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_until_broken)
+            relay.kill()  # the socket breaks: the session's sender stops at its next send
+            with anyio.fail_after(PATIENCE):
+                while not session._drained.is_set():
+                    trip.add_stop("Alfama", 38.71, -9.13)
+                    await anyio.sleep(0.01)
+            trip.add_stop("Belém", 38.69, -9.21)  # the outbox is closed now: must not raise
+    assert trip.stops()[-1].name == "Belém"

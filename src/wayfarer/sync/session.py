@@ -89,8 +89,19 @@ class RelaySession:
         self._enqueue(create_awareness_message(update))
 
     def _enqueue(self, message: bytes) -> None:
-        if not self._leaving:
+        """Queue `message` for the socket; dropped once the socket is gone.
+
+        Called from inside document transactions (a local edit), so it must never raise:
+        when the connection has just broken, the sender has stopped and the outbox is
+        closed. Nothing is lost: the change stays in the document, the ledger counts it
+        as unacknowledged, and the next connection's sync step 2 carries it.
+        """
+        if self._leaving:
+            return
+        try:
             self._outbox.send_nowait(message)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
 
     # ------------------------------------------------------------------ lifetime
 
