@@ -101,7 +101,7 @@ def connect(url: str) -> Redis:
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
     except ValueError as exc:  # redis-py's word for a malformed URL
-        raise ClusterError(f"--redis {_safe(url)!r}: {exc}") from None
+        raise ClusterError(f"--redis {safe_url(url)!r}: {exc}") from None
 
 
 class TripStreams:
@@ -136,7 +136,7 @@ async def check_redis_settings(client: Redis, url: str) -> None:
         appendonly = "yes" if int((await client.info("persistence")).get("aof_enabled", 0)) else "no"
         policy = (await client.info("memory")).get("maxmemory_policy")
     except RedisError as exc:
-        raise ClusterError(f"cannot use Redis at {_safe(url)}: {exc}") from exc
+        raise ClusterError(f"cannot use Redis at {safe_url(url)}: {exc}") from exc
     version = str(info.get("redis_version", "0"))
     problems = []
     if _version(version) < MIN_REDIS_VERSION:
@@ -149,7 +149,7 @@ async def check_redis_settings(client: Redis, url: str) -> None:
             "recent changes (set `maxmemory-policy noeviction`)"
         )
     if problems:
-        raise ClusterError(f"refusing Redis at {_safe(url)}: " + "; ".join(problems))
+        raise ClusterError(f"refusing Redis at {safe_url(url)}: " + "; ".join(problems))
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -157,7 +157,7 @@ def _version(text: str) -> tuple[int, int]:
     return parts[0], parts[1] if len(parts) > 1 else 0
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """`url` without its password, for messages and logs."""
     scheme, sep, rest = url.partition("://")
     if "@" not in rest:

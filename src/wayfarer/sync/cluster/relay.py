@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wayfarer.sync.cluster.options import ClusterOptions
 from wayfarer.sync.cluster.server import ClusterServer
+from wayfarer.sync.cluster.redis_log import safe_url
 from wayfarer.sync.cluster.store import TripStore, redact
 from wayfarer.sync.relay import Relay, RelayConfig
 from wayfarer.sync.relay.server import TripServer
@@ -33,7 +34,7 @@ class ClusterRelay(Relay):
             store = redact(self.options.store)
         else:
             store = f"{self.config.rooms_dir} (this relay's own; nothing compacts into it)"
-        return f"Redis {redact(self.redis_url)} and {store}"
+        return f"Redis {safe_url(self.redis_url)} and {store}"
 
     def _make_server(self) -> TripServer:
         return ClusterServer(self.config, self.redis_url, self.options, self._store)
